@@ -1,0 +1,59 @@
+import { EventEmitter } from 'node:events';
+
+/** What happened to an execution environment or an invocation. */
+export type LabEventType =
+  | 'environment-created'
+  | 'initialized'
+  | 'init-failed'
+  | 'frozen'
+  | 'thawed'
+  | 'invoke-start'
+  | 'invoke-end'
+  | 'timeout'
+  | 'crashed'
+  | 'reset'
+  | 'exited'
+  | 'reaped'
+  | 'retired'
+  | 'shutdown'
+  | 'throttled';
+
+/** One lab event; `time` is lab-clock time, `realTime` wall-clock time (both epoch ms). */
+export interface LabEvent {
+  type: LabEventType;
+  time: number;
+  realTime: number;
+  function: string;
+  environment?: string;
+  requestId?: string;
+  detail?: Record<string, unknown>;
+}
+
+/**
+ * The lab's event stream. `on('event', fn)` sees every event; `toJsonLines(write)` renders them as
+ * JSON lines (the CLI's `--events` output). Kept in memory up to `limit` for tests and the demo.
+ */
+export class LabEvents extends EventEmitter {
+  readonly history: LabEvent[] = [];
+  constructor(private readonly limit = 100_000) {
+    super();
+  }
+
+  emitEvent(event: LabEvent): void {
+    this.history.push(event);
+    if (this.history.length > this.limit) this.history.splice(0, this.history.length - this.limit);
+    this.emit('event', event);
+  }
+
+  /** Subscribe `write` to every future event as one JSON line; returns the unsubscribe function. */
+  toJsonLines(write: (line: string) => void): () => void {
+    const listener = (event: LabEvent) => write(`${JSON.stringify(event)}\n`);
+    this.on('event', listener);
+    return () => this.off('event', listener);
+  }
+
+  /** Events of one type (optionally of one function). */
+  ofType(type: LabEventType, fn?: string): LabEvent[] {
+    return this.history.filter((e) => e.type === type && (fn === undefined || e.function === fn));
+  }
+}
