@@ -121,6 +121,8 @@ export class ExecutionEnvironment {
   private initError: FunctionError | undefined;
   private initialized = false;
   private readonly exited: Set<() => void> = new Set();
+  /** The lab is killing the runtime on purpose (reset, shutdown): the killer owns the state change. */
+  private killing = false;
 
   constructor(
     readonly fn: ResolvedFunction,
@@ -196,11 +198,16 @@ export class ExecutionEnvironment {
     this.clearInitTimer();
     const wasRunning = this.child !== undefined;
     this.state = 'gone';
-    if (wasRunning) await this.killGroup();
+    if (wasRunning) await this.killGroup(true);
     this.failQueued('shutdown');
     this.emit(reason, {});
     await this.api.close();
     this.ctx.onGone(this);
+  }
+
+  /** This environment's Runtime API address (`127.0.0.1:port`), as AWS_LAMBDA_RUNTIME_API gives it. */
+  get runtimeApi(): string {
+    return this.runtimeApiAddress;
   }
 
   /** Pid of the runtime process (the process group id), while it runs. */
@@ -300,7 +307,9 @@ export class ExecutionEnvironment {
       this.initialized = true;
       this.clearInitTimer();
       const initDurationMs = performance.now() - this.initStartedReal;
-      this.lastInitDurationMs = initDurationMs;
+      // A provisioned environment's first INIT happens before any request: no invocation pays it.
+      const prewarmed = this.initializationType === 'provisioned-concurrency' && this.invocations === 0;
+      if (!prewarmed) this.lastInitDurationMs = initDurationMs;
       this.emit('initialized', { initDurationMs: round2(initDurationMs) });
     }
     if (this.inflight) this.finishInflight();
@@ -383,7 +392,7 @@ export class ExecutionEnvironment {
     if (!queued || !deliver) return;
     this.queued = undefined;
     this.pendingNext = undefined;
-    const cold = this.invocations === 0 || this.lastInitDurationMs !== undefined;
+    const cold = this.lastInitDurationMs !== undefined;
     const initDurationMs = this.lastInitDurationMs;
     this.lastInitDurationMs = undefined;
     this.invocations += 1;
@@ -487,7 +496,7 @@ export class ExecutionEnvironment {
 
   /** Kill the runtime; the environment is re-initialised on its next use, keeping its /tmp. */
   private async reset(reason: string): Promise<void> {
-    await this.killGroup();
+    await this.killGroup(true);
     if (this.state === 'gone') return;
     this.state = 'reset';
     this.inflight = undefined;
@@ -508,6 +517,10 @@ export class ExecutionEnvironment {
     this.pendingNext = undefined;
     for (const fn of this.exited) fn();
     this.exited.clear();
+    if (this.killing) {
+      this.killing = false;
+      return;
+    }
     const status = signal ? `signal: ${signal.toLowerCase()}` : `exit status ${code}`;
     if (this.state === 'gone' || this.state === 'reset') return;
     if (!this.initialized) {
@@ -581,9 +594,11 @@ export class ExecutionEnvironment {
     this.emit('thawed', {});
   }
 
-  private killGroup(): Promise<void> {
+  /** Kill the runtime's process group; `deliberate` when the caller handles the state change itself. */
+  private killGroup(deliberate = false): Promise<void> {
     const child = this.child;
     if (!child?.pid) return Promise.resolve();
+    if (deliberate) this.killing = true;
     const done = new Promise<void>((resolve) => this.exited.add(resolve));
     signalGroup(child.pid, 'SIGKILL');
     // A stopped group receives SIGKILL too; SIGCONT is not needed, but is harmless and documents intent.
