@@ -8,6 +8,8 @@ interface PhaseRow {
   ok: number;
   cold: number;
   warm: number;
+  /** Distinct existing environments that served a warm request in this phase. */
+  reused: number;
   created: number;
   frozen: number;
   reaped: number;
@@ -57,6 +59,7 @@ export async function runLabDemo(out: (line: string) => void = console.log): Pro
     await new Promise((r) => setTimeout(r, 50)); // let environments reach /next and freeze
     const starts = lab.events.history.slice(mark).filter((e) => e.type === 'invoke-start');
     const cold = starts.filter((e) => e.detail?.cold === true).length;
+    const reused = new Set(starts.filter((e) => e.detail?.cold !== true).map((e) => e.environment)).size;
     latencies.sort((a, b) => a - b);
     const row: PhaseRow = {
       phase: name,
@@ -64,6 +67,7 @@ export async function runLabDemo(out: (line: string) => void = console.log): Pro
       ok,
       cold,
       warm: starts.length - cold,
+      reused,
       created: count('environment-created', mark),
       frozen: count('frozen', mark),
       reaped: count('reaped', mark),
@@ -84,7 +88,7 @@ export async function runLabDemo(out: (line: string) => void = console.log): Pro
     const mark = lab.events.history.length;
     lab.clock.advance((idleTimeoutSeconds + 60) * 1000);
     await new Promise((r) => setTimeout(r, 300));
-    rows.push({ phase: '11 idle lab minutes', requests: 0, ok: 0, cold: 0, warm: 0, created: 0, frozen: 0, reaped: count('reaped', mark), alive: lab.environments().length, p50Ms: 0 });
+    rows.push({ phase: '11 idle lab minutes', requests: 0, ok: 0, cold: 0, warm: 0, reused: 0, created: 0, frozen: 0, reaped: count('reaped', mark), alive: lab.environments().length, p50Ms: 0 });
     out(`  11 idle lab minutes: ${rows.at(-1)?.reaped} environments reaped`);
     await phase('after the quiet', 4, 4, 0);
   } finally {
@@ -92,13 +96,14 @@ export async function runLabDemo(out: (line: string) => void = console.log): Pro
   }
   out('');
   out(renderTable(rows));
-  out('\ncold = the request paid an INIT; frozen = SIGSTOP while waiting in /next; reaped = idle too long.');
+  out('\ncold = the request paid an INIT; reused = warm environments that served the phase (most recently used first);');
+  out('frozen = SIGSTOP while waiting in /next; reaped = idle longer than the idle timeout on the lab clock.');
   return rows;
 }
 
 function renderTable(rows: PhaseRow[]): string {
-  const header = ['phase', 'requests', 'ok', 'cold', 'warm', 'created', 'frozen', 'reaped', 'alive', 'p50 ms'];
-  const body = rows.map((r) => [r.phase, r.requests, r.ok, r.cold, r.warm, r.created, r.frozen, r.reaped, r.alive, r.p50Ms].map(String));
+  const header = ['phase', 'requests', 'ok', 'cold', 'warm', 'reused', 'created', 'frozen', 'reaped', 'alive', 'p50 ms'];
+  const body = rows.map((r) => [r.phase, r.requests, r.ok, r.cold, r.warm, r.reused, r.created, r.frozen, r.reaped, r.alive, r.p50Ms].map(String));
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');

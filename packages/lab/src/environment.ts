@@ -310,7 +310,7 @@ export class ExecutionEnvironment {
       // A provisioned environment's first INIT happens before any request: no invocation pays it.
       const prewarmed = this.initializationType === 'provisioned-concurrency' && this.invocations === 0;
       if (!prewarmed) this.lastInitDurationMs = initDurationMs;
-      this.emit('initialized', { initDurationMs: round2(initDurationMs) });
+      this.emit('initialized', { initDurationMs: round2(initDurationMs), pid: this.child?.pid });
     }
     if (this.inflight) this.finishInflight();
     this.pendingNext = deliver;

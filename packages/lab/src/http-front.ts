@@ -39,6 +39,8 @@ export class HttpFront {
   constructor(
     private readonly functions: readonly ResolvedFunction[],
     private readonly invoke: Invoke,
+    /** API Gateway's integration timeouts: 29 s for REST APIs, 30 s for HTTP APIs. */
+    private readonly apiTimeoutMs: { rest: number; http: number } = { rest: 29_000, http: 30_000 },
   ) {
     this.routes = functions.flatMap((fn) => fn.routes.map((route) => ({ ...route, functionName: fn.name })));
     this.server = createServer((req, res) => {
@@ -113,9 +115,17 @@ export class HttpFront {
     };
     const event = match.route.api === 'rest' ? buildRestEvent(request, match, ctx) : buildHttpEvent(request, match, ctx);
     const idHeader: [string, string] = match.route.api === 'rest' ? ['x-amzn-RequestId', ctx.requestId] : ['apigw-requestid', ctx.requestId];
-    let result: InvokeResult;
+    let result: InvokeResult | 'integration-timeout';
     try {
-      result = await this.invoke(match.route.functionName, event);
+      // API Gateway stops waiting at its integration timeout; the function keeps running.
+      const limitMs = this.apiTimeoutMs[match.route.api];
+      let timer: NodeJS.Timeout | undefined;
+      const gaveUp = new Promise<'integration-timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('integration-timeout'), limitMs);
+      });
+      const invoked = this.invoke(match.route.functionName, event);
+      invoked.catch(() => {}); // a late rejection after the timeout is not the client's concern
+      result = await Promise.race([invoked, gaveUp]).finally(() => clearTimeout(timer));
     } catch (err) {
       if (err instanceof LabError && err.code === 'EPHEMERA_ERR_LAB_THROTTLED') {
         write(res, failureReply(match.route.api, 'throttled'), idHeader);
@@ -126,10 +136,11 @@ export class HttpFront {
       }
       return;
     }
-    if (result.outcome === 'timeout') {
+    if (result === 'integration-timeout') {
       write(res, failureReply(match.route.api, 'timeout'), idHeader);
       return;
     }
+    // A function that hits its own timeout is a function error to API Gateway (502 REST, 500 HTTP).
     if (result.outcome !== 'success') {
       write(res, failureReply(match.route.api, 'function-error'), idHeader);
       return;

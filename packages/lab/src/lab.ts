@@ -36,6 +36,8 @@ export interface LabOptions {
   sandboxRoot?: string;
   /** Node binary that runs the runtime client. Default: this process's. */
   nodePath?: string;
+  /** API Gateway integration timeout in real ms (504/503 to the client). Default 29 000 REST, 30 000 HTTP. */
+  apiTimeoutMs?: number;
 }
 
 /** A running lab. */
@@ -98,7 +100,7 @@ export async function createLab(options: LabOptions): Promise<Lab> {
   if (!['mru', 'lru', 'random'].includes(reuse)) {
     throw new LabError('EPHEMERA_ERR_LAB_CONFIG', `reuse is ${JSON.stringify(reuse)}; accepted: "mru", "lru", "random"`);
   }
-  for (const key of ['clockScale', 'idleTimeoutSeconds', 'maxLifetimeSeconds', 'initTimeoutMs', 'accountConcurrency'] as const) {
+  for (const key of ['clockScale', 'idleTimeoutSeconds', 'maxLifetimeSeconds', 'initTimeoutMs', 'accountConcurrency', 'apiTimeoutMs'] as const) {
     const value = options[key];
     if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value >= 0)) {
       throw new LabError('EPHEMERA_ERR_LAB_CONFIG', `${key} is ${JSON.stringify(value)}; accepted: a finite number >= 0`);
@@ -162,7 +164,11 @@ export async function createLab(options: LabOptions): Promise<Lab> {
     return pool.invoke({ payload, ...invokeOptions });
   };
 
-  const front = new HttpFront(functions, invoke);
+  const front = new HttpFront(
+    functions,
+    invoke,
+    options.apiTimeoutMs === undefined ? undefined : { rest: options.apiTimeoutMs, http: options.apiTimeoutMs },
+  );
   const shutdown = async () => {
     if (closed) return;
     closed = true;

@@ -79,6 +79,37 @@ describe('API Gateway front and Invoke API, end to end with the real aws-lambda-
     assert.equal(echo.status, 502, 'echo returns a non-proxy object: malformed for REST');
   });
 
+  it('answers a function timeout as a function error, and its own integration timeout with 504/503', async () => {
+    const routes = (prefix: string) => [
+      { api: 'rest' as const, method: 'POST', path: `/${prefix}/rest` },
+      { api: 'http' as const, method: 'POST', path: `/${prefix}/http` },
+    ];
+    const quick = await createLab({
+      apiTimeoutMs: 1500,
+      functions: [
+        { name: 'slow', codeDir: fixture('behaviours'), handler: 'index.handler', timeoutSeconds: 3, routes: routes('slow') },
+        { name: 'short', codeDir: fixture('behaviours'), handler: 'index.handler', timeoutSeconds: 1, routes: routes('short') },
+      ],
+    });
+    const post = (path: string, ms: number) => fetch(`${quick.url}${path}`, { method: 'POST', body: JSON.stringify({ action: 'sleep', ms }) });
+    try {
+      const [gaveUpRest, gaveUpHttp, timedOutRest, timedOutHttp] = await Promise.all([
+        post('/slow/rest', 2500),
+        post('/slow/http', 2500),
+        post('/short/rest', 1300),
+        post('/short/http', 1300),
+      ]);
+      assert.equal(gaveUpRest.status, 504);
+      assert.deepEqual(await gaveUpRest.json(), { message: 'Endpoint request timed out' });
+      assert.equal(gaveUpHttp.status, 503);
+      assert.equal(timedOutRest.status, 502, 'a function timeout is a function error for a REST API');
+      assert.equal(timedOutHttp.status, 500, 'and for an HTTP API');
+      assert.equal(quick.events.ofType('timeout', 'short').length, 2);
+    } finally {
+      await quick.close();
+    }
+  });
+
   it('answers 429 when reserved concurrency is exhausted', async () => {
     const slow = fetch(`${lab.url}/single`, { method: 'POST', body: JSON.stringify({ action: 'sleep', ms: 600 }) });
     await new Promise((r) => setTimeout(r, 250));
