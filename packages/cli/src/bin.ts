@@ -23,7 +23,8 @@ class UsageError extends Error {}
 
 function parsePort(text: string | undefined): number {
   const port = Number(text ?? '3000');
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port is ${JSON.stringify(text)}; accepted: an integer from 0 to 65535`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port is ${JSON.stringify(text)}; accepted: an integer from 0 to 65535`);
   return port;
 }
 
@@ -54,9 +55,13 @@ async function main(argv: string[]): Promise<number> {
       },
     });
     const api = values.api ?? 'http';
-    if (api !== 'rest' && api !== 'http') throw new UsageError(`--api is ${JSON.stringify(api)}; accepted: rest, http`);
+    if (api !== 'rest' && api !== 'http')
+      throw new UsageError(`--api is ${JSON.stringify(api)}; accepted: rest, http`);
     const scale = values['clock-scale'] === undefined ? undefined : Number(values['clock-scale']);
-    if (scale !== undefined && !(scale > 0)) throw new UsageError(`--clock-scale is ${JSON.stringify(values['clock-scale'])}; accepted: a number > 0`);
+    if (scale !== undefined && !(scale > 0))
+      throw new UsageError(
+        `--clock-scale is ${JSON.stringify(values['clock-scale'])}; accepted: a number > 0`,
+      );
     await labStart(
       {
         ...(values.template ? { template: values.template } : {}),
@@ -80,7 +85,10 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof UsageError || (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
+    if (
+      err instanceof UsageError ||
+      (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))
+    ) {
       console.error(`ephemera: ${(err as Error).message}\n\n${USAGE}`);
       process.exitCode = 2;
     } else if (err instanceof LabError) {

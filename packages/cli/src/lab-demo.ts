@@ -39,7 +39,8 @@ export async function runLabDemo(out: (line: string) => void = console.log): Pro
     idleTimeoutSeconds,
   });
   const rows: PhaseRow[] = [];
-  const count = (type: LabEventType, since: number) => lab.events.history.slice(since).filter((e) => e.type === type).length;
+  const count = (type: LabEventType, since: number) =>
+    lab.events.history.slice(since).filter((e) => e.type === type).length;
   const phase = async (name: string, requests: number, concurrency: number, delayMs: number) => {
     const mark = lab.events.history.length;
     const latencies: number[] = [];
@@ -49,7 +50,10 @@ export async function runLabDemo(out: (line: string) => void = console.log): Pro
       while (next < requests) {
         next += 1;
         const started = performance.now();
-        const res = await fetch(`${lab.url}/pay?delayMs=${delayMs}`, { method: 'POST', body: '{"hello":"lab"}' });
+        const res = await fetch(`${lab.url}/pay?delayMs=${delayMs}`, {
+          method: 'POST',
+          body: '{"hello":"lab"}',
+        });
         await res.arrayBuffer();
         latencies.push(performance.now() - started);
         if (res.status === 200) ok += 1;
@@ -88,7 +92,19 @@ export async function runLabDemo(out: (line: string) => void = console.log): Pro
     const mark = lab.events.history.length;
     lab.clock.advance((idleTimeoutSeconds + 60) * 1000);
     await new Promise((r) => setTimeout(r, 300));
-    rows.push({ phase: '11 idle lab minutes', requests: 0, ok: 0, cold: 0, warm: 0, reused: 0, created: 0, frozen: 0, reaped: count('reaped', mark), alive: lab.environments().length, p50Ms: 0 });
+    rows.push({
+      phase: '11 idle lab minutes',
+      requests: 0,
+      ok: 0,
+      cold: 0,
+      warm: 0,
+      reused: 0,
+      created: 0,
+      frozen: 0,
+      reaped: count('reaped', mark),
+      alive: lab.environments().length,
+      p50Ms: 0,
+    });
     out(`  11 idle lab minutes: ${rows.at(-1)?.reaped} environments reaped`);
     await phase('after the quiet', 4, 4, 0);
   } finally {
@@ -96,15 +112,46 @@ export async function runLabDemo(out: (line: string) => void = console.log): Pro
   }
   out('');
   out(renderTable(rows));
-  out('\ncold = the request paid an INIT; reused = warm environments that served the phase (most recently used first);');
-  out('frozen = SIGSTOP while waiting in /next; reaped = idle longer than the idle timeout on the lab clock.');
+  out(
+    '\ncold = the request paid an INIT; reused = warm environments that served the phase (most recently used first);',
+  );
+  out(
+    'frozen = SIGSTOP while waiting in /next; reaped = idle longer than the idle timeout on the lab clock.',
+  );
   return rows;
 }
 
 function renderTable(rows: PhaseRow[]): string {
-  const header = ['phase', 'requests', 'ok', 'cold', 'warm', 'reused', 'created', 'frozen', 'reaped', 'alive', 'p50 ms'];
-  const body = rows.map((r) => [r.phase, r.requests, r.ok, r.cold, r.warm, r.reused, r.created, r.frozen, r.reaped, r.alive, r.p50Ms].map(String));
+  const header = [
+    'phase',
+    'requests',
+    'ok',
+    'cold',
+    'warm',
+    'reused',
+    'created',
+    'frozen',
+    'reaped',
+    'alive',
+    'p50 ms',
+  ];
+  const body = rows.map((r) =>
+    [
+      r.phase,
+      r.requests,
+      r.ok,
+      r.cold,
+      r.warm,
+      r.reused,
+      r.created,
+      r.frozen,
+      r.reaped,
+      r.alive,
+      r.p50Ms,
+    ].map(String),
+  );
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }

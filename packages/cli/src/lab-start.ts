@@ -17,20 +17,35 @@ export async function labStart(options: LabStartOptions, out: (line: string) => 
   let functions: FunctionDefinition[];
   if (options.template) {
     if (options.functionDir || options.handler) {
-      throw new LabError('EPHEMERA_ERR_LAB_CONFIG', 'give either --template or --function/--handler, not both');
+      throw new LabError(
+        'EPHEMERA_ERR_LAB_CONFIG',
+        'give either --template or --function/--handler, not both',
+      );
     }
     const loaded = loadSamTemplate(resolve(options.template));
     for (const warning of loaded.warnings) out(`warning: ${warning}`);
     functions = loaded.functions;
   } else {
     if (!options.functionDir || !options.handler) {
-      throw new LabError('EPHEMERA_ERR_LAB_CONFIG', 'give --template FILE, or both --function DIR and --handler FILE.EXPORT');
+      throw new LabError(
+        'EPHEMERA_ERR_LAB_CONFIG',
+        'give --template FILE, or both --function DIR and --handler FILE.EXPORT',
+      );
     }
     const dir = resolve(options.functionDir);
-    const name = dir.split('/').filter(Boolean).pop()?.replace(/[^A-Za-z0-9_-]/g, '-') || 'function';
-    const routes = options.api === 'http'
-      ? [{ api: 'http' as const, method: 'ANY', path: '$default' }]
-      : [{ api: 'rest' as const, method: 'ANY', path: '/' }, { api: 'rest' as const, method: 'ANY', path: '/{proxy+}' }];
+    const name =
+      dir
+        .split('/')
+        .filter(Boolean)
+        .pop()
+        ?.replace(/[^A-Za-z0-9_-]/g, '-') || 'function';
+    const routes =
+      options.api === 'http'
+        ? [{ api: 'http' as const, method: 'ANY', path: '$default' }]
+        : [
+            { api: 'rest' as const, method: 'ANY', path: '/' },
+            { api: 'rest' as const, method: 'ANY', path: '/{proxy+}' },
+          ];
     functions = [{ name, codeDir: dir, handler: options.handler, routes }];
   }
   const lab = await createLab({
@@ -42,8 +57,13 @@ export async function labStart(options: LabStartOptions, out: (line: string) => 
   if (options.events) lab.events.toJsonLines((line) => process.stdout.write(line));
   out(`Ephemera lab listening on ${lab.url}`);
   for (const fn of lab.functions) {
-    out(`  function ${fn.name} (${fn.handler}, ${fn.runtime}, ${fn.memoryMb} MB, timeout ${fn.timeoutSeconds} s)`);
-    for (const r of fn.routes) out(`    ${r.api === 'rest' ? 'REST API ' : 'HTTP API '} ${r.method} ${lab.url}${r.path === '$default' ? '/*' : r.path}`);
+    out(
+      `  function ${fn.name} (${fn.handler}, ${fn.runtime}, ${fn.memoryMb} MB, timeout ${fn.timeoutSeconds} s)`,
+    );
+    for (const r of fn.routes)
+      out(
+        `    ${r.api === 'rest' ? 'REST API ' : 'HTTP API '} ${r.method} ${lab.url}${r.path === '$default' ? '/*' : r.path}`,
+      );
     out(`    Invoke API POST ${lab.url}/2015-03-31/functions/${fn.name}/invocations`);
   }
   out('Ctrl-C stops the lab.');

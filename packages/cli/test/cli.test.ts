@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
 const LAB_FIXTURES = fileURLToPath(new URL('../../lab/test/fixtures/', import.meta.url));
@@ -33,7 +33,15 @@ function alive(pid: number): boolean {
 
 describe('ephemera lab start', () => {
   it('serves a SAM template, prints its endpoints and lab events, and stops cleanly on Ctrl-C', async () => {
-    const child = ephemera(['lab', 'start', '--template', `${LAB_FIXTURES}sam/lab/template.yaml`, '--port', '0', '--events']);
+    const child = ephemera([
+      'lab',
+      'start',
+      '--template',
+      `${LAB_FIXTURES}sam/lab/template.yaml`,
+      '--port',
+      '0',
+      '--events',
+    ]);
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
     let stderr = '';
@@ -72,7 +80,16 @@ describe('ephemera lab start', () => {
   });
 
   it('names a missing code directory, an unknown option and a malformed template', async () => {
-    const missing = await run(['lab', 'start', '--function', '/no/such/dir', '--handler', 'index.handler', '--port', '0']);
+    const missing = await run([
+      'lab',
+      'start',
+      '--function',
+      '/no/such/dir',
+      '--handler',
+      'index.handler',
+      '--port',
+      '0',
+    ]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /EPHEMERA_ERR_LAB_CODE_DIR: .*\/no\/such\/dir/);
     assert.doesNotMatch(missing.stderr, /\n\s+at /, 'no stack trace');
@@ -82,7 +99,12 @@ describe('ephemera lab start', () => {
     assert.match(unknown.stderr, /--frobnicate/);
     assert.match(unknown.stderr, /usage: ephemera/);
 
-    const template = await run(['lab', 'start', '--template', `${LAB_FIXTURES}functions/behaviours/index.mjs`]);
+    const template = await run([
+      'lab',
+      'start',
+      '--template',
+      `${LAB_FIXTURES}functions/behaviours/index.mjs`,
+    ]);
     assert.equal(template.code, 1);
     assert.match(template.stderr, /EPHEMERA_ERR_LAB_TEMPLATE/);
 
@@ -105,6 +127,9 @@ describe('ephemera demo (the lab demo)', () => {
     assert.equal(idle.reaped, 8);
     assert.equal(idle.alive, 0);
     assert.deepEqual([after.ok, after.cold], [4, 4]);
-    assert.ok(lines.some((l) => /^phase\s+requests\s+ok\s+cold\s+warm\s+reused/.test(l)), 'prints the table');
+    assert.ok(
+      lines.some((l) => /^phase\s+requests\s+ok\s+cold\s+warm\s+reused/.test(l)),
+      'prints the table',
+    );
   });
 });

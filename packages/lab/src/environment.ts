@@ -86,8 +86,6 @@ interface Inflight {
   resolve(result: InvokeResult): void;
 }
 
-const EXIT_REASON = 'Runtime exited without providing a reason';
-
 /**
  * One execution environment: an OS process group running AWS's runtime interface client against
  * this environment's own Runtime API. It mirrors Lambda's lifecycle: INIT until the first /next;
@@ -151,7 +149,10 @@ export class ExecutionEnvironment {
   /** Start the Runtime API and spawn the runtime (INIT begins). */
   async start(): Promise<void> {
     this.runtimeApiAddress = await this.api.listen();
-    this.emit('environment-created', { initializationType: this.initializationType, sandbox: this.sandboxDir });
+    this.emit('environment-created', {
+      initializationType: this.initializationType,
+      sandbox: this.sandboxDir,
+    });
     this.spawnRuntime();
   }
 
@@ -179,7 +180,9 @@ export class ExecutionEnvironment {
   invoke(request: InvocationRequest): Promise<InvokeResult> {
     return new Promise((resolve) => {
       if (this.queued || this.inflight || this.state === 'gone' || this.state === 'busy') {
-        throw new Error(`lab scheduler bug: environment ${this.id} is ${this.state} and cannot take an invocation`);
+        throw new Error(
+          `lab scheduler bug: environment ${this.id} is ${this.state} and cannot take an invocation`,
+        );
       }
       this.queued = { request, resolve };
       if (this.state === 'reset') {
@@ -235,7 +238,10 @@ export class ExecutionEnvironment {
     this.child = child;
     this.logStream.attach(child.stdout, child.stderr, (line) => this.inflight?.logs.push(line));
     child.on('error', (err) => {
-      this.initError = { errorType: 'Runtime.InvalidEntrypoint', errorMessage: `cannot start ${command}: ${err.message}` };
+      this.initError = {
+        errorType: 'Runtime.InvalidEntrypoint',
+        errorMessage: `cannot start ${command}: ${err.message}`,
+      };
     });
     child.on('exit', (code, signal) => this.onExit(child, code, signal));
     this.initTimer = setTimeout(() => this.onInitTimeout(), this.ctx.initTimeoutMs);
@@ -245,7 +251,12 @@ export class ExecutionEnvironment {
     const fn = this.fn;
     const opt = this.ctx.optDir;
     const nodePath = [
-      ...(opt ? [join(opt, 'nodejs', `node${process.versions.node.split('.')[0]}`, 'node_modules'), join(opt, 'nodejs', 'node_modules')] : []),
+      ...(opt
+        ? [
+            join(opt, 'nodejs', `node${process.versions.node.split('.')[0]}`, 'node_modules'),
+            join(opt, 'nodejs', 'node_modules'),
+          ]
+        : []),
       join(this.ctx.runtimeDir, 'node_modules'),
       this.ctx.runtimeDir,
       fn.codeDir,
@@ -277,7 +288,9 @@ export class ExecutionEnvironment {
       AWS_ACCESS_KEY_ID: `ASIA${fake(8)}`,
       AWS_SECRET_ACCESS_KEY: randomBytes(30).toString('base64'),
       AWS_SESSION_TOKEN: randomBytes(64).toString('base64'),
-      ...(fn.environment.AWS_LAMBDA_EXEC_WRAPPER ? { AWS_LAMBDA_EXEC_WRAPPER: this.mapOpt(fn.environment.AWS_LAMBDA_EXEC_WRAPPER) } : {}),
+      ...(fn.environment.AWS_LAMBDA_EXEC_WRAPPER
+        ? { AWS_LAMBDA_EXEC_WRAPPER: this.mapOpt(fn.environment.AWS_LAMBDA_EXEC_WRAPPER) }
+        : {}),
     };
   }
 
@@ -291,7 +304,11 @@ export class ExecutionEnvironment {
 
   private onNext(deliver: (inv: NextInvocation) => void): Verdict | undefined {
     if (this.state === 'gone' || this.state === 'reset') {
-      return { status: 403, errorType: 'InvalidStateTransition', errorMessage: 'environment is shutting down' };
+      return {
+        status: 403,
+        errorType: 'InvalidStateTransition',
+        errorMessage: 'environment is shutting down',
+      };
     }
     if (this.inflight && !this.inflight.settled) {
       return {
@@ -301,7 +318,11 @@ export class ExecutionEnvironment {
       };
     }
     if (this.pendingNext) {
-      return { status: 403, errorType: 'InvalidStateTransition', errorMessage: 'a /next request is already waiting' };
+      return {
+        status: 403,
+        errorType: 'InvalidStateTransition',
+        errorMessage: 'a /next request is already waiting',
+      };
     }
     if (!this.initialized) {
       this.initialized = true;
@@ -356,14 +377,11 @@ export class ExecutionEnvironment {
   private onResponse(requestId: string, response: PostedResponse): Verdict {
     const refused = this.check(requestId);
     if (refused) return refused;
-    const inflight = this.inflight as Inflight;
     if (response.error) {
-      const raw = Buffer.from(JSON.stringify(response.error));
-      this.settle('function-error', raw, response.error, response);
+      this.settle('function-error', Buffer.from(JSON.stringify(response.error)), response.error, response);
     } else {
       this.settle('success', response.body, undefined, response);
     }
-    void inflight;
     return { status: 202 };
   }
 
@@ -376,7 +394,11 @@ export class ExecutionEnvironment {
 
   private onInitError(error: FunctionError): Verdict {
     if (this.initialized) {
-      return { status: 403, errorType: 'InvalidStateTransition', errorMessage: 'init/error after INIT completed' };
+      return {
+        status: 403,
+        errorType: 'InvalidStateTransition',
+        errorMessage: 'init/error after INIT completed',
+      };
     }
     this.initError = error;
     // Lambda stops the runtime after an init error; the caller gets the error, the environment resets.
@@ -430,7 +452,12 @@ export class ExecutionEnvironment {
   }
 
   /** The caller gets its answer now; the environment stays busy until the runtime calls /next. */
-  private settle(outcome: InvokeOutcome, payload: Buffer, error: FunctionError | undefined, response?: PostedResponse): void {
+  private settle(
+    outcome: InvokeOutcome,
+    payload: Buffer,
+    error: FunctionError | undefined,
+    response?: PostedResponse,
+  ): void {
     const inflight = this.inflight;
     if (!inflight || inflight.settled) return;
     inflight.settled = true;
@@ -443,8 +470,14 @@ export class ExecutionEnvironment {
       `Billed Duration: ${Math.max(1, Math.ceil(durationMs))} ms`,
       `Memory Size: ${this.fn.memoryMb} MB`,
       `Max Memory Used: ${memory ?? 0} MB`,
-      ...(inflight.initDurationMs !== undefined ? [`Init Duration: ${inflight.initDurationMs.toFixed(2)} ms`] : []),
-      ...(outcome === 'timeout' ? ['Status: timeout'] : outcome === 'exit' ? ['Status: error\tError Type: Runtime.ExitError'] : []),
+      ...(inflight.initDurationMs !== undefined
+        ? [`Init Duration: ${inflight.initDurationMs.toFixed(2)} ms`]
+        : []),
+      ...(outcome === 'timeout'
+        ? ['Status: timeout']
+        : outcome === 'exit'
+          ? ['Status: error\tError Type: Runtime.ExitError']
+          : []),
     ].join('\t');
     const end = `END RequestId: ${inflight.next.requestId}`;
     this.logStream.write(end);
@@ -479,7 +512,9 @@ export class ExecutionEnvironment {
       errorType: 'Sandbox.Timedout',
       errorMessage: `RequestId: ${inflight.next.requestId} Error: Task timed out after ${seconds} seconds`,
     };
-    this.logStream.write(`${new Date().toISOString()} ${inflight.next.requestId} Task timed out after ${seconds} seconds`);
+    this.logStream.write(
+      `${new Date().toISOString()} ${inflight.next.requestId} Task timed out after ${seconds} seconds`,
+    );
     this.emit('timeout', { timeoutSeconds: this.fn.timeoutSeconds }, inflight.next.requestId);
     this.settle('timeout', Buffer.from(JSON.stringify(error)), error);
     void this.reset('timeout');
@@ -555,7 +590,10 @@ export class ExecutionEnvironment {
     // the next request cold-starts another. The guard's recycling relies on exactly this.
     this.state = 'gone';
     this.emit('exited', { status, after: this.invocations });
-    this.failQueued('exit', { errorType: 'Runtime.ExitError', errorMessage: `Runtime exited with error: ${status}` });
+    this.failQueued('exit', {
+      errorType: 'Runtime.ExitError',
+      errorMessage: `Runtime exited with error: ${status}`,
+    });
     void this.api.close();
     this.ctx.onGone(this);
   }
@@ -564,7 +602,10 @@ export class ExecutionEnvironment {
     const queued = this.queued;
     if (!queued) return;
     this.queued = undefined;
-    const err = error ?? { errorType: 'Runtime.ExitError', errorMessage: 'environment shut down before the invocation ran' };
+    const err = error ?? {
+      errorType: 'Runtime.ExitError',
+      errorMessage: 'environment shut down before the invocation ran',
+    };
     queued.resolve({
       requestId: randomUUID(),
       functionName: this.fn.name,

@@ -111,32 +111,44 @@ export function resolveFunction(def: FunctionDefinition, base = process.cwd()): 
   if (!SUPPORTED_RUNTIMES.includes(runtime)) fail(name, 'runtime', runtime, SUPPORTED_RUNTIMES.join(', '));
   const environment: Record<string, string> = {};
   for (const [key, value] of Object.entries(def.environment ?? {})) {
-    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(key)) fail(name, 'environment key', key, 'a letter, then letters, digits, "_"');
+    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(key))
+      fail(name, 'environment key', key, 'a letter, then letters, digits, "_"');
     if (RESERVED_VARIABLES.has(key)) fail(name, 'environment key', key, 'any name Lambda does not reserve');
     if (typeof value !== 'string') fail(name, `environment.${key}`, value, 'a string');
     environment[key] = value;
   }
   const routes = (def.routes ?? []).map((route, i) => {
-    if (route.api !== 'rest' && route.api !== 'http') fail(name, `routes[${i}].api`, route.api, '"rest" or "http"');
+    if (route.api !== 'rest' && route.api !== 'http')
+      fail(name, `routes[${i}].api`, route.api, '"rest" or "http"');
     const method = String(route.method ?? 'ANY').toUpperCase();
     if (!METHODS.includes(method)) fail(name, `routes[${i}].method`, route.method, METHODS.join(', '));
-    const ok = route.path === '$default' ? route.api === 'http' : typeof route.path === 'string' && route.path.startsWith('/');
-    if (!ok) fail(name, `routes[${i}].path`, route.path, 'a path starting with "/" (or "$default" for an HTTP API)');
+    const ok =
+      route.path === '$default'
+        ? route.api === 'http'
+        : typeof route.path === 'string' && route.path.startsWith('/');
+    if (!ok)
+      fail(name, `routes[${i}].path`, route.path, 'a path starting with "/" (or "$default" for an HTTP API)');
     return { api: route.api, method, path: route.path };
   });
-  const reserved = def.reservedConcurrency === undefined ? undefined : integerIn(name, 'reservedConcurrency', def.reservedConcurrency, 0, 1000);
+  const reserved =
+    def.reservedConcurrency === undefined
+      ? undefined
+      : integerIn(name, 'reservedConcurrency', def.reservedConcurrency, 0, 1000);
   return {
     name,
     codeDir: existingDir(name, 'codeDir', def.codeDir, base),
     handler: def.handler,
     runtime,
-    timeoutSeconds: def.timeoutSeconds === undefined ? 3 : integerIn(name, 'timeoutSeconds', def.timeoutSeconds, 1, 900),
+    timeoutSeconds:
+      def.timeoutSeconds === undefined ? 3 : integerIn(name, 'timeoutSeconds', def.timeoutSeconds, 1, 900),
     memoryMb: def.memoryMb === undefined ? 128 : integerIn(name, 'memoryMb', def.memoryMb, 128, 10240),
     environment,
     layers: (def.layers ?? []).map((dir, i) => existingDir(name, `layers[${i}]`, dir, base)),
     reservedConcurrency: reserved,
     provisionedConcurrency:
-      def.provisionedConcurrency === undefined ? 0 : integerIn(name, 'provisionedConcurrency', def.provisionedConcurrency, 0, reserved ?? 1000),
+      def.provisionedConcurrency === undefined
+        ? 0
+        : integerIn(name, 'provisionedConcurrency', def.provisionedConcurrency, 0, reserved ?? 1000),
     routes,
   };
 }

@@ -59,7 +59,10 @@ export class HttpFront {
       const onError = (err: NodeJS.ErrnoException) => {
         reject(
           err.code === 'EADDRINUSE'
-            ? new LabError('EPHEMERA_ERR_LAB_PORT_IN_USE', `port ${port} on 127.0.0.1 is in use; pick another with --port (or 0 for any free port)`)
+            ? new LabError(
+                'EPHEMERA_ERR_LAB_PORT_IN_USE',
+                `port ${port} on 127.0.0.1 is in use; pick another with --port (or 0 for any free port)`,
+              )
             : err,
         );
       };
@@ -113,8 +116,10 @@ export class HttpFront {
       domainName: req.headers.host ?? `127.0.0.1:${this.port}`,
       nowMs: Date.now(),
     };
-    const event = match.route.api === 'rest' ? buildRestEvent(request, match, ctx) : buildHttpEvent(request, match, ctx);
-    const idHeader: [string, string] = match.route.api === 'rest' ? ['x-amzn-RequestId', ctx.requestId] : ['apigw-requestid', ctx.requestId];
+    const event =
+      match.route.api === 'rest' ? buildRestEvent(request, match, ctx) : buildHttpEvent(request, match, ctx);
+    const idHeader: [string, string] =
+      match.route.api === 'rest' ? ['x-amzn-RequestId', ctx.requestId] : ['apigw-requestid', ctx.requestId];
     let result: InvokeResult | 'integration-timeout';
     try {
       // API Gateway stops waiting at its integration timeout; the function keeps running.
@@ -145,37 +150,63 @@ export class HttpFront {
       write(res, failureReply(match.route.api, 'function-error'), idHeader);
       return;
     }
-    const payload = result.contentType === HTTP_INTEGRATION_STREAM ? preludeToResponse(result.payload) : result.payload;
+    const payload =
+      result.contentType === HTTP_INTEGRATION_STREAM ? preludeToResponse(result.payload) : result.payload;
     const reply = match.route.api === 'rest' ? mapRestResponse(payload) : mapHttpResponse(payload);
     write(res, reply, idHeader);
   }
 
-  private async invokeApi(req: IncomingMessage, res: ServerResponse, nameOrArn: string, body: Buffer | undefined): Promise<void> {
+  private async invokeApi(
+    req: IncomingMessage,
+    res: ServerResponse,
+    nameOrArn: string,
+    body: Buffer | undefined,
+  ): Promise<void> {
     // The SDK may name the function by ARN; the lab serves $LATEST only.
     const name = nameOrArn.startsWith('arn:') ? (nameOrArn.split(':')[6] ?? '') : nameOrArn;
     const fn = this.functions.find((f) => f.name === name);
     const awsError = (status: number, type: string, message: string, extra: Record<string, string> = {}) => {
-      res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': type, 'x-amzn-requestid': randomUUID() });
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        'x-amzn-errortype': type,
+        'x-amzn-requestid': randomUUID(),
+      });
       res.end(JSON.stringify({ Type: 'User', message, ...extra }));
     };
     if (!fn) {
-      awsError(404, 'ResourceNotFoundException', `Function not found: arn:aws:lambda:us-east-1:123456789012:function:${name}`);
+      awsError(
+        404,
+        'ResourceNotFoundException',
+        `Function not found: arn:aws:lambda:us-east-1:123456789012:function:${name}`,
+      );
       return;
     }
     if (body === undefined || body.length > 6 * 1024 * 1024) {
-      awsError(413, 'RequestTooLargeException', 'Request must be smaller than 6291456 bytes for the InvokeFunction operation');
+      awsError(
+        413,
+        'RequestTooLargeException',
+        'Request must be smaller than 6291456 bytes for the InvokeFunction operation',
+      );
       return;
     }
     const type = String(req.headers['x-amz-invocation-type'] ?? 'RequestResponse');
     if (!['RequestResponse', 'Event', 'DryRun'].includes(type)) {
-      awsError(400, 'InvalidParameterValueException', `X-Amz-Invocation-Type is ${JSON.stringify(type)}; accepted: RequestResponse, Event, DryRun`);
+      awsError(
+        400,
+        'InvalidParameterValueException',
+        `X-Amz-Invocation-Type is ${JSON.stringify(type)}; accepted: RequestResponse, Event, DryRun`,
+      );
       return;
     }
     const payloadText = body.length === 0 ? '{}' : body.toString('utf8');
     try {
       JSON.parse(payloadText);
     } catch {
-      awsError(400, 'InvalidRequestContentException', 'Could not parse request body into json: the payload must be valid JSON');
+      awsError(
+        400,
+        'InvalidRequestContentException',
+        'Could not parse request body into json: the payload must be valid JSON',
+      );
       return;
     }
     if (type === 'DryRun') {
@@ -183,7 +214,10 @@ export class HttpFront {
       return;
     }
     const clientContext = req.headers['x-amz-client-context'];
-    const options: InvokeOptions = typeof clientContext === 'string' ? { clientContext: Buffer.from(clientContext, 'base64').toString('utf8') } : {};
+    const options: InvokeOptions =
+      typeof clientContext === 'string'
+        ? { clientContext: Buffer.from(clientContext, 'base64').toString('utf8') }
+        : {};
     if (type === 'Event') {
       // Lambda queues asynchronous invocations and retries throttles; the lab retries with backoff.
       void this.invokeAsync(name, Buffer.from(payloadText), options);
@@ -195,7 +229,9 @@ export class HttpFront {
       result = await this.invoke(name, Buffer.from(payloadText), options);
     } catch (err) {
       if (err instanceof LabError && err.code === 'EPHEMERA_ERR_LAB_THROTTLED') {
-        awsError(429, 'TooManyRequestsException', 'Rate Exceeded.', { Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded' });
+        awsError(429, 'TooManyRequestsException', 'Rate Exceeded.', {
+          Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded',
+        });
         return;
       }
       throw err;
@@ -238,7 +274,9 @@ function preludeToResponse(payload: Buffer): Buffer {
     return payload;
   }
   const body = payload.subarray(separator + 8);
-  return Buffer.from(JSON.stringify({ statusCode: 200, ...prelude, body: body.toString('base64'), isBase64Encoded: true }));
+  return Buffer.from(
+    JSON.stringify({ statusCode: 200, ...prelude, body: body.toString('base64'), isBase64Encoded: true }),
+  );
 }
 
 function write(res: ServerResponse, reply: HttpReply, extra?: [string, string]): void {

@@ -1,14 +1,14 @@
-export { LabClock, type ClockTimer } from './clock.js';
-export type { EnvironmentState, InvokeOutcome, InvokeResult, ExecutionEnvironment } from './environment.js';
-export { LabError, LabErrorCodes, type LabErrorCode } from './errors.js';
-export type { ReusePolicy } from './function-pool.js';
+export { type ClockTimer, LabClock } from './clock.js';
+export type { EnvironmentState, ExecutionEnvironment, InvokeOutcome, InvokeResult } from './environment.js';
+export { LabError, type LabErrorCode, LabErrorCodes } from './errors.js';
 export {
   type FunctionDefinition,
+  RESERVED_VARIABLES,
   type ResolvedFunction,
   type RouteDefinition,
-  RESERVED_VARIABLES,
   resolveFunction,
 } from './function-definition.js';
+export type { ReusePolicy } from './function-pool.js';
 export { createLab, type InvokeOptions, type Lab, type LabOptions, REQUEST_PAYLOAD_LIMIT } from './lab.js';
-export { type LabEvent, type LabEventType, LabEvents } from './lab-events.js';
+export { type LabEvent, LabEvents, type LabEventType } from './lab-events.js';
 export { type LoadedTemplate, loadSamTemplate, parseSamTemplate } from './sam-template.js';

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { LabClock } from './clock.js';
 import type { ExecutionEnvironment, InvokeResult } from './environment.js';
 import { LabError } from './errors.js';
+import { type FunctionDefinition, type ResolvedFunction, resolveFunction } from './function-definition.js';
 import { FunctionPool, type ReusePolicy } from './function-pool.js';
-import { type FunctionDefinition, resolveFunction, type ResolvedFunction } from './function-definition.js';
 import { HttpFront } from './http-front.js';
 import { LabEvents } from './lab-events.js';
 import { findRuntimeClient } from './runtime-client.js';
@@ -87,23 +87,43 @@ function installExitHook(): void {
 /** Start a lab serving `options.functions` with the real aws-lambda-ric. */
 export async function createLab(options: LabOptions): Promise<Lab> {
   if (!Array.isArray(options.functions) || options.functions.length === 0) {
-    throw new LabError('EPHEMERA_ERR_LAB_CONFIG', 'createLab: functions must be a non-empty array of function definitions');
+    throw new LabError(
+      'EPHEMERA_ERR_LAB_CONFIG',
+      'createLab: functions must be a non-empty array of function definitions',
+    );
   }
   const base = options.baseDir ?? process.cwd();
   const functions = options.functions.map((def) => resolveFunction(def, base));
   const names = new Set<string>();
   for (const fn of functions) {
-    if (names.has(fn.name)) throw new LabError('EPHEMERA_ERR_LAB_CONFIG', `function name ${JSON.stringify(fn.name)} is defined twice; names must be unique`);
+    if (names.has(fn.name))
+      throw new LabError(
+        'EPHEMERA_ERR_LAB_CONFIG',
+        `function name ${JSON.stringify(fn.name)} is defined twice; names must be unique`,
+      );
     names.add(fn.name);
   }
   const reuse = options.reuse ?? 'mru';
   if (!['mru', 'lru', 'random'].includes(reuse)) {
-    throw new LabError('EPHEMERA_ERR_LAB_CONFIG', `reuse is ${JSON.stringify(reuse)}; accepted: "mru", "lru", "random"`);
+    throw new LabError(
+      'EPHEMERA_ERR_LAB_CONFIG',
+      `reuse is ${JSON.stringify(reuse)}; accepted: "mru", "lru", "random"`,
+    );
   }
-  for (const key of ['clockScale', 'idleTimeoutSeconds', 'maxLifetimeSeconds', 'initTimeoutMs', 'accountConcurrency', 'apiTimeoutMs'] as const) {
+  for (const key of [
+    'clockScale',
+    'idleTimeoutSeconds',
+    'maxLifetimeSeconds',
+    'initTimeoutMs',
+    'accountConcurrency',
+    'apiTimeoutMs',
+  ] as const) {
     const value = options[key];
     if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value >= 0)) {
-      throw new LabError('EPHEMERA_ERR_LAB_CONFIG', `${key} is ${JSON.stringify(value)}; accepted: a finite number >= 0`);
+      throw new LabError(
+        'EPHEMERA_ERR_LAB_CONFIG',
+        `${key} is ${JSON.stringify(value)}; accepted: a finite number >= 0`,
+      );
     }
   }
   const ric = findRuntimeClient();
@@ -140,12 +160,18 @@ export async function createLab(options: LabOptions): Promise<Lab> {
       ),
     );
   }
-  const tracker = { pids: () => [...pools.values()].flatMap((p) => p.list().map((e) => e.pid ?? 0)).filter((p) => p > 0) };
+  const tracker = {
+    pids: () => [...pools.values()].flatMap((p) => p.list().map((e) => e.pid ?? 0)).filter((p) => p > 0),
+  };
   liveLabs.add(tracker);
   installExitHook();
 
   let closed = false;
-  const invoke = async (functionName: string, event: unknown, invokeOptions: InvokeOptions = {}): Promise<InvokeResult> => {
+  const invoke = async (
+    functionName: string,
+    event: unknown,
+    invokeOptions: InvokeOptions = {},
+  ): Promise<InvokeResult> => {
     if (closed) throw new LabError('EPHEMERA_ERR_LAB_CLOSED', 'the lab is closed');
     const pool = pools.get(functionName);
     if (!pool) {
@@ -167,7 +193,9 @@ export async function createLab(options: LabOptions): Promise<Lab> {
   const front = new HttpFront(
     functions,
     invoke,
-    options.apiTimeoutMs === undefined ? undefined : { rest: options.apiTimeoutMs, http: options.apiTimeoutMs },
+    options.apiTimeoutMs === undefined
+      ? undefined
+      : { rest: options.apiTimeoutMs, http: options.apiTimeoutMs },
   );
   const shutdown = async () => {
     if (closed) return;
@@ -193,7 +221,8 @@ export async function createLab(options: LabOptions): Promise<Lab> {
     clock,
     functions,
     invoke,
-    environments: (name) => [...pools.values()].filter((p) => name === undefined || p.fn.name === name).flatMap((p) => p.list()),
+    environments: (name) =>
+      [...pools.values()].filter((p) => name === undefined || p.fn.name === name).flatMap((p) => p.list()),
     close: shutdown,
   };
 }

@@ -79,7 +79,11 @@ function send(res: ServerResponse, verdict: Verdict): void {
 }
 
 /** Read a request body up to `limit` bytes; `undefined` when it is larger. */
-function readBody(req: IncomingMessage, limit: number, onChunk?: (c: Buffer) => void): Promise<Buffer | undefined> {
+function readBody(
+  req: IncomingMessage,
+  limit: number,
+  onChunk?: (c: Buffer) => void,
+): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -161,7 +165,10 @@ export class RuntimeApiServer {
     }
     if (req.method === 'POST' && path === `${PREFIX}/init/error`) {
       const raw = (await readBody(req, ERROR_BODY_LIMIT)) ?? Buffer.alloc(0);
-      send(res, this.host.initError(parseFunctionError(raw, header(req, 'lambda-runtime-function-error-type')), raw));
+      send(
+        res,
+        this.host.initError(parseFunctionError(raw, header(req, 'lambda-runtime-function-error-type')), raw),
+      );
       return;
     }
     const match = /^\/2018-06-01\/runtime\/invocation\/([^/]+)\/(response|error)$/.exec(path);
@@ -175,22 +182,40 @@ export class RuntimeApiServer {
       }
       if (match[2] === 'error') {
         const raw = (await readBody(req, ERROR_BODY_LIMIT)) ?? Buffer.alloc(0);
-        send(res, this.host.error(requestId, parseFunctionError(raw, header(req, 'lambda-runtime-function-error-type')), raw));
+        send(
+          res,
+          this.host.error(
+            requestId,
+            parseFunctionError(raw, header(req, 'lambda-runtime-function-error-type')),
+            raw,
+          ),
+        );
         return;
       }
-      const streamed = (header(req, 'lambda-runtime-function-response-mode') ?? '').toLowerCase() === 'streaming';
+      const streamed =
+        (header(req, 'lambda-runtime-function-response-mode') ?? '').toLowerCase() === 'streaming';
       const limit = streamed ? STREAMED_RESPONSE_LIMIT : BUFFERED_RESPONSE_LIMIT;
       const declared = Number(header(req, 'content-length') ?? Number.NaN);
       if (declared > limit) {
         req.resume();
-        this.host.response(requestId, { body: Buffer.alloc(0), streamed, contentType: undefined, error: oversize(limit) });
+        this.host.response(requestId, {
+          body: Buffer.alloc(0),
+          streamed,
+          contentType: undefined,
+          error: oversize(limit),
+        });
         send(res, tooLarge(limit));
         return;
       }
       const body = await readBody(req, limit, streamed ? (c) => this.host.chunk(requestId, c) : undefined);
       const contentType = header(req, 'content-type');
       if (body === undefined) {
-        this.host.response(requestId, { body: Buffer.alloc(0), streamed, contentType, error: oversize(limit) });
+        this.host.response(requestId, {
+          body: Buffer.alloc(0),
+          streamed,
+          contentType,
+          error: oversize(limit),
+        });
         send(res, tooLarge(limit));
         return;
       }
@@ -200,11 +225,22 @@ export class RuntimeApiServer {
         streamed && errorType
           ? parseFunctionError(Buffer.from(errorBody ?? '', 'base64'), errorType)
           : undefined;
-      send(res, this.host.response(requestId, error ? { body, streamed, contentType, error } : { body, streamed, contentType }));
+      send(
+        res,
+        this.host.response(
+          requestId,
+          error ? { body, streamed, contentType, error } : { body, streamed, contentType },
+        ),
+      );
       return;
     }
     res.writeHead(404, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ errorMessage: `unknown Runtime API path ${req.method} ${path}`, errorType: 'NotFound' }));
+    res.end(
+      JSON.stringify({
+        errorMessage: `unknown Runtime API path ${req.method} ${path}`,
+        errorType: 'NotFound',
+      }),
+    );
   }
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createLab, type Lab } from '../src/index.js';
 import { fixture, json } from './helpers.js';
 
@@ -24,24 +25,39 @@ describe('API Gateway front and Invoke API, end to end with the real aws-lambda-
             { api: 'http', method: 'ANY', path: '/v2/{proxy+}' },
           ],
         },
-        { name: 'single', codeDir: fixture('behaviours'), handler: 'index.handler', reservedConcurrency: 1, routes: [{ api: 'http', method: 'POST', path: '/single' }] },
-        { name: 'stream', codeDir: fixture('streaming'), handler: 'index.handler', routes: [{ api: 'http', method: 'GET', path: '/stream' }] },
+        {
+          name: 'single',
+          codeDir: fixture('behaviours'),
+          handler: 'index.handler',
+          reservedConcurrency: 1,
+          routes: [{ api: 'http', method: 'POST', path: '/single' }],
+        },
+        {
+          name: 'stream',
+          codeDir: fixture('streaming'),
+          handler: 'index.handler',
+          routes: [{ api: 'http', method: 'GET', path: '/stream' }],
+        },
       ],
     });
   });
   after(() => lab.close());
 
   it('delivers a REST (v1) proxy event with the source IP from the socket and maps the response', async () => {
-    const res = await fetch(`${lab.url}/v1/orders/7?x=1&x=2`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-trace': 'abc' }, body: '{"card":"4111"}' });
+    const res = await fetch(`${lab.url}/v1/orders/7?x=1&x=2`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-trace': 'abc' },
+      body: '{"card":"4111"}',
+    });
     assert.equal(res.status, 200);
     assert.ok(res.headers.get('x-amzn-requestid'));
-    const event = (await res.json()) as Record<string, any>;
+    const event = (await res.json()) as APIGatewayProxyEvent;
     assert.equal(event.resource, '/v1/{proxy+}');
     assert.equal(event.path, '/v1/orders/7');
     assert.equal(event.httpMethod, 'POST');
     assert.deepEqual(event.pathParameters, { proxy: 'orders/7' });
     assert.deepEqual(event.multiValueQueryStringParameters, { x: ['1', '2'] });
-    assert.equal(event.queryStringParameters.x, '2');
+    assert.equal(event.queryStringParameters?.x, '2');
     assert.equal(event.body, '{"card":"4111"}');
     assert.equal(event.isBase64Encoded, false);
     assert.equal(event.requestContext.identity.sourceIp, '127.0.0.1');
@@ -49,15 +65,17 @@ describe('API Gateway front and Invoke API, end to end with the real aws-lambda-
   });
 
   it('delivers an HTTP API (v2) event and maps cookies and the plain-JSON shorthand', async () => {
-    const res = await fetch(`${lab.url}/v2/profile?a=1&a=2`, { headers: { cookie: 'session=s1; theme=dark' } });
+    const res = await fetch(`${lab.url}/v2/profile?a=1&a=2`, {
+      headers: { cookie: 'session=s1; theme=dark' },
+    });
     assert.equal(res.status, 200);
     assert.ok(res.headers.get('apigw-requestid'));
-    const event = (await res.json()) as Record<string, any>;
+    const event = (await res.json()) as APIGatewayProxyEventV2;
     assert.equal(event.version, '2.0');
     assert.equal(event.routeKey, 'ANY /v2/{proxy+}');
     assert.equal(event.rawPath, '/v2/profile');
     assert.equal(event.rawQueryString, 'a=1&a=2');
-    assert.equal(event.queryStringParameters.a, '1,2');
+    assert.equal(event.queryStringParameters?.a, '1,2');
     assert.deepEqual(event.cookies, ['session=s1', 'theme=dark']);
     assert.equal(event.requestContext.http.sourceIp, '127.0.0.1');
     assert.equal(event.requestContext.http.method, 'GET');
@@ -87,11 +105,24 @@ describe('API Gateway front and Invoke API, end to end with the real aws-lambda-
     const quick = await createLab({
       apiTimeoutMs: 1500,
       functions: [
-        { name: 'slow', codeDir: fixture('behaviours'), handler: 'index.handler', timeoutSeconds: 3, routes: routes('slow') },
-        { name: 'short', codeDir: fixture('behaviours'), handler: 'index.handler', timeoutSeconds: 1, routes: routes('short') },
+        {
+          name: 'slow',
+          codeDir: fixture('behaviours'),
+          handler: 'index.handler',
+          timeoutSeconds: 3,
+          routes: routes('slow'),
+        },
+        {
+          name: 'short',
+          codeDir: fixture('behaviours'),
+          handler: 'index.handler',
+          timeoutSeconds: 1,
+          routes: routes('short'),
+        },
       ],
     });
-    const post = (path: string, ms: number) => fetch(`${quick.url}${path}`, { method: 'POST', body: JSON.stringify({ action: 'sleep', ms }) });
+    const post = (path: string, ms: number) =>
+      fetch(`${quick.url}${path}`, { method: 'POST', body: JSON.stringify({ action: 'sleep', ms }) });
     try {
       const [gaveUpRest, gaveUpHttp, timedOutRest, timedOutHttp] = await Promise.all([
         post('/slow/rest', 2500),
@@ -111,7 +142,10 @@ describe('API Gateway front and Invoke API, end to end with the real aws-lambda-
   });
 
   it('answers 429 when reserved concurrency is exhausted', async () => {
-    const slow = fetch(`${lab.url}/single`, { method: 'POST', body: JSON.stringify({ action: 'sleep', ms: 600 }) });
+    const slow = fetch(`${lab.url}/single`, {
+      method: 'POST',
+      body: JSON.stringify({ action: 'sleep', ms: 600 }),
+    });
     await new Promise((r) => setTimeout(r, 250));
     const throttled = await fetch(`${lab.url}/single`, { method: 'POST', body: '{}' });
     assert.equal(throttled.status, 429);
@@ -166,11 +200,15 @@ describe('API Gateway front and Invoke API, end to end with the real aws-lambda-
       assert.deepEqual((reply.clientContext as { custom: unknown }).custom, { who: 'sdk' });
       assert.match(Buffer.from(ok.LogResult ?? '', 'base64').toString(), /REPORT RequestId/);
 
-      const failed = await client.send(new InvokeCommand({ FunctionName: 'echo', Payload: Buffer.from('{"action":"throw","message":"x"}') }));
+      const failed = await client.send(
+        new InvokeCommand({ FunctionName: 'echo', Payload: Buffer.from('{"action":"throw","message":"x"}') }),
+      );
       assert.equal(failed.FunctionError, 'Unhandled');
       assert.equal(json(Buffer.from(failed.Payload ?? new Uint8Array())).errorType, 'TypeError');
 
-      const queued = await client.send(new InvokeCommand({ FunctionName: 'echo', InvocationType: 'Event', Payload: Buffer.from('{}') }));
+      const queued = await client.send(
+        new InvokeCommand({ FunctionName: 'echo', InvocationType: 'Event', Payload: Buffer.from('{}') }),
+      );
       assert.equal(queued.StatusCode, 202);
 
       await assert.rejects(

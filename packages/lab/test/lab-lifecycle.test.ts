@@ -22,7 +22,13 @@ describe('lab lifecycle with the real aws-lambda-ric', () => {
   before(async () => {
     lab = await createLab({
       functions: [
-        { name: 'behaviours', codeDir: fixture('behaviours'), handler: 'index.handler', timeoutSeconds: 1, environment: { MY_SETTING: 'on' } },
+        {
+          name: 'behaviours',
+          codeDir: fixture('behaviours'),
+          handler: 'index.handler',
+          timeoutSeconds: 1,
+          environment: { MY_SETTING: 'on' },
+        },
         { name: 'missing-handler', codeDir: fixture('behaviours'), handler: 'index.nope' },
         { name: 'broken-init', codeDir: fixture('broken-init'), handler: 'index.handler' },
       ],
@@ -39,7 +45,10 @@ describe('lab lifecycle with the real aws-lambda-ric', () => {
     assert.equal(first.outcome, 'success');
     assert.equal(first.cold, true);
     assert.ok((first.initDurationMs ?? 0) > 0, 'a cold start reports its init duration');
-    await eventually(() => lab.environments('behaviours').some((e) => e.state === 'idle'), 'the environment to call /next');
+    await eventually(
+      () => lab.environments('behaviours').some((e) => e.state === 'idle'),
+      'the environment to call /next',
+    );
     const second = await lab.invoke('behaviours', { action: 'none' });
     assert.equal(second.cold, false);
     assert.equal(second.environmentId, first.environmentId);
@@ -61,7 +70,10 @@ describe('lab lifecycle with the real aws-lambda-ric', () => {
     assert.equal(reply.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE, '128');
     assert.equal(reply.env.AWS_LAMBDA_LOG_GROUP_NAME, '/aws/lambda/behaviours');
     assert.equal(reply.env.AWS_LAMBDA_LOG_STREAM_NAME, env.logStream.name);
-    assert.match(reply.env.AWS_LAMBDA_LOG_STREAM_NAME ?? '', /^\d{4}\/\d{2}\/\d{2}\/\[\$LATEST\][0-9a-f]{32}$/);
+    assert.match(
+      reply.env.AWS_LAMBDA_LOG_STREAM_NAME ?? '',
+      /^\d{4}\/\d{2}\/\d{2}\/\[\$LATEST\][0-9a-f]{32}$/,
+    );
     assert.equal(reply.env.AWS_REGION, 'us-east-1');
     assert.equal(reply.env.AWS_EXECUTION_ENV, 'AWS_Lambda_nodejs20.x');
     assert.equal(reply.env.AWS_LAMBDA_INITIALIZATION_TYPE, 'on-demand');
@@ -72,11 +84,16 @@ describe('lab lifecycle with the real aws-lambda-ric', () => {
     assert.equal(reply.env.TMPDIR, env.tmpDir);
     assert.equal(reply.cwd, fixture('behaviours'));
     assert.equal(reply.functionArn, 'arn:aws:lambda:us-east-1:123456789012:function:behaviours');
-    assert.ok(reply.remainingMs > 500 && reply.remainingMs <= 1000, `deadline from the 1 s timeout, got ${reply.remainingMs}`);
+    assert.ok(
+      reply.remainingMs > 500 && reply.remainingMs <= 1000,
+      `deadline from the 1 s timeout, got ${reply.remainingMs}`,
+    );
   });
 
   it('runs N concurrent invocations in N environments, one invocation each', async () => {
-    const results = await Promise.all(Array.from({ length: 4 }, () => lab.invoke('behaviours', { action: 'sleep', ms: 150 })));
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => lab.invoke('behaviours', { action: 'sleep', ms: 150 })),
+    );
     assert.ok(results.every((r) => r.outcome === 'success'));
     assert.equal(new Set(results.map((r) => r.environmentId)).size, 4);
     assert.equal(new Set(results.map((r) => json<Reply>(r.payload).pid)).size, 4);
@@ -89,7 +106,10 @@ describe('lab lifecycle with the real aws-lambda-ric', () => {
     const second = json<Reply>(again.payload);
     assert.equal(second.pid, first.pid);
     // A 10 ms interval would tick ~40 times in 400 ms if the process were running.
-    assert.ok(second.ticks - first.ticks < 10, `interval advanced ${second.ticks - first.ticks} ticks while frozen`);
+    assert.ok(
+      second.ticks - first.ticks < 10,
+      `interval advanced ${second.ticks - first.ticks} ticks while frozen`,
+    );
     assert.ok(lab.events.ofType('frozen', 'behaviours').length > 0);
     assert.ok(lab.events.ofType('thawed', 'behaviours').length > 0);
   });
@@ -103,10 +123,21 @@ describe('lab lifecycle with the real aws-lambda-ric', () => {
     const start = lines.indexOf(`START RequestId: ${result.requestId} Version: $LATEST`);
     const log = lines.findIndex((l) => l.includes('marker-42'));
     const end = lines.indexOf(`END RequestId: ${result.requestId}`);
-    assert.ok(start >= 0 && log > start && end > log, `order START < log < END in ${JSON.stringify(lines.slice(-6))}`);
+    assert.ok(
+      start >= 0 && log > start && end > log,
+      `order START < log < END in ${JSON.stringify(lines.slice(-6))}`,
+    );
     const report = lines[end + 1] ?? '';
-    assert.match(report, new RegExp(`^REPORT RequestId: ${result.requestId}\\tDuration: \\d+\\.\\d{2} ms\\tBilled Duration: \\d+ ms\\tMemory Size: 128 MB\\tMax Memory Used: [1-9]\\d* MB`));
-    assert.match(lines[log] ?? '', new RegExp(`\\t${result.requestId}\\tINFO\\thello from the handler marker-42`));
+    assert.match(
+      report,
+      new RegExp(
+        `^REPORT RequestId: ${result.requestId}\\tDuration: \\d+\\.\\d{2} ms\\tBilled Duration: \\d+ ms\\tMemory Size: 128 MB\\tMax Memory Used: [1-9]\\d* MB`,
+      ),
+    );
+    assert.match(
+      lines[log] ?? '',
+      new RegExp(`\\t${result.requestId}\\tINFO\\thello from the handler marker-42`),
+    );
   });
 
   it('returns a function error as the runtime reported it ({errorType, errorMessage, trace})', async () => {
@@ -118,7 +149,10 @@ describe('lab lifecycle with the real aws-lambda-ric', () => {
     assert.equal(body.errorType, 'TypeError');
     assert.ok(Array.isArray(body.trace));
     // A handled error does not reset the environment.
-    await eventually(() => lab.environments('behaviours').some((e) => e.id === result.environmentId && e.state === 'idle'), 'idle after error');
+    await eventually(
+      () => lab.environments('behaviours').some((e) => e.id === result.environmentId && e.state === 'idle'),
+      'idle after error',
+    );
   });
 
   it('kills the environment on timeout, answers Sandbox.Timedout, and re-initialises it keeping /tmp', async () => {
@@ -167,7 +201,10 @@ describe('lab lifecycle with the real aws-lambda-ric', () => {
     assert.equal(result.outcome, 'init-error');
     assert.equal(result.error?.errorType, 'Runtime.HandlerNotFound');
     assert.ok(lab.events.ofType('init-failed', 'missing-handler').length > 0);
-    await eventually(() => lab.environments('missing-handler').every((e) => e.pid === undefined), 'runtime stopped');
+    await eventually(
+      () => lab.environments('missing-handler').every((e) => e.pid === undefined),
+      'runtime stopped',
+    );
   });
 
   it('reports an exception thrown while the module loads as an init error', async () => {
@@ -195,7 +232,7 @@ describe('lab lifecycle with the real aws-lambda-ric', () => {
     const base = `http://${env.runtimeApi}/2018-06-01/runtime`;
     const unknown = await fetch(`${base}/invocation/not-a-request/response`, { method: 'POST', body: '{}' });
     assert.equal(unknown.status, 400);
-    assert.equal((await unknown.json()).errorType, 'InvalidRequestID');
+    assert.equal(((await unknown.json()) as { errorType: string }).errorType, 'InvalidRequestID');
     const early = await fetch(`${base}/invocation/next`);
     assert.equal(early.status, 403, '/next before the current invocation is answered');
     const lateInit = await fetch(`${base}/init/error`, { method: 'POST', body: '{}' });
@@ -234,8 +271,14 @@ describe('lab lifecycle without freezing', () => {
     for (const env of lab.environments('behaviours')) await env.shutdown('shutdown');
     const result = await lab.invoke('behaviours', { action: 'exit-after-response' });
     assert.equal(result.outcome, 'success', 'the response was delivered before the exit');
-    await eventually(() => lab.events.history.some((e) => e.type === 'exited' && e.environment === result.environmentId), 'exited event');
-    assert.equal(lab.environments('behaviours').some((e) => e.id === result.environmentId), false);
+    await eventually(
+      () => lab.events.history.some((e) => e.type === 'exited' && e.environment === result.environmentId),
+      'exited event',
+    );
+    assert.equal(
+      lab.environments('behaviours').some((e) => e.id === result.environmentId),
+      false,
+    );
     const next = await lab.invoke('behaviours', { action: 'none' });
     assert.equal(next.outcome, 'success');
     assert.equal(next.cold, true);
