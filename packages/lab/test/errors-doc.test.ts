@@ -17,6 +17,7 @@ describe('error codes and docs/errors.md', () => {
 
   it('documents no code that no registry defines', () => {
     const known = new Set<string>(Object.keys(LabErrorCodes));
-    for (const code of documented) assert.ok(known.has(code as string), `${code} is documented but defined nowhere`);
+    for (const code of documented)
+      assert.ok(known.has(code as string), `${code} is documented but defined nowhere`);
   });
 });
