@@ -29,6 +29,15 @@ export interface LabEvent {
   detail?: Record<string, unknown>;
 }
 
+/** A line an environment wrote (stdout/stderr) or the platform wrote for it (START/END/REPORT). */
+export interface LabLogLine {
+  function: string;
+  environment: string;
+  /** The CloudWatch-style log stream name. */
+  stream: string;
+  line: string;
+}
+
 /**
  * The lab's event stream. `on('event', fn)` sees every event; `toJsonLines(write)` renders them as
  * JSON lines (the CLI's `--events` output). Kept in memory up to `limit` for tests and the demo.
@@ -43,6 +52,11 @@ export class LabEvents extends EventEmitter {
     this.history.push(event);
     if (this.history.length > this.limit) this.history.splice(0, this.history.length - this.limit);
     this.emit('event', event);
+  }
+
+  /** One log line of one environment, to every `on('log', fn)` listener (not kept in history). */
+  emitLog(line: LabLogLine): void {
+    if (this.listenerCount('log') > 0) this.emit('log', line);
   }
 
   /** Subscribe `write` to every future event as one JSON line; returns the unsubscribe function. */

@@ -1,0 +1,22 @@
+/**
+ * Stable error codes of the guard. Each is documented in docs/errors.md with a mitigation; a test
+ * keeps this registry and the docs in sync.
+ */
+export const GuardErrorCodes = {
+  EPHEMERA_ERR_POLICY: 'The guard policy is invalid: the function refuses to start unprotected.',
+  EPHEMERA_ERR_HANDLER: 'The original handler named for the guard shim could not be loaded.',
+  EPHEMERA_ERR_GUARD_FAULT: 'The guard itself failed while protecting an invocation.',
+} as const;
+
+export type GuardErrorCode = keyof typeof GuardErrorCodes;
+
+/** An error with a stable `code`; the message names what was wrong and what is accepted. */
+export class GuardError extends Error {
+  readonly code: GuardErrorCode;
+  constructor(code: GuardErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    // The code is the name: Lambda reports it as the errorType of an init or invocation failure.
+    this.name = code;
+    this.code = code;
+  }
+}
