@@ -21,6 +21,7 @@ describe('error codes and docs/errors.md', () => {
 
   it('documents no code that no registry defines', () => {
     const known = new Set<string>(Object.values(registries).flatMap((r) => Object.keys(r)));
-    for (const code of documented) assert.ok(known.has(code as string), `${code} is documented but defined nowhere`);
+    for (const code of documented)
+      assert.ok(known.has(code as string), `${code} is documented but defined nowhere`);
   });
 });

@@ -3,7 +3,17 @@
 //   /opt/ephemera-exec-wrapper
 //   /opt/nodejs/node_modules/@ephemera/guard/{package.json,dist/...}
 // Usage: node scripts/build-layer.mjs [OUT_DIR]   (default: packages/guard/layer-build)
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32, deflateRawSync } from 'node:zlib';
@@ -22,7 +32,10 @@ export function buildLayer(outDir = join(PACKAGE_DIR, 'layer-build')) {
   mkdirSync(guardDir, { recursive: true });
   cpSync(join(PACKAGE_DIR, 'package.json'), join(guardDir, 'package.json'));
   // Declarations and source maps are not needed at run time; leave them out of the layer.
-  cpSync(dist, join(guardDir, 'dist'), { recursive: true, filter: (src) => !/\.(d\.ts|d\.mts|map)$/.test(src) });
+  cpSync(dist, join(guardDir, 'dist'), {
+    recursive: true,
+    filter: (src) => !/\.(d\.ts|d\.mts|map)$/.test(src),
+  });
   cpSync(join(PACKAGE_DIR, 'layer', 'ephemera-exec-wrapper'), join(root, 'ephemera-exec-wrapper'));
   chmodSync(join(root, 'ephemera-exec-wrapper'), 0o755);
   const zipPath = join(outDir, 'ephemera-guard-layer.zip');

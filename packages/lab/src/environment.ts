@@ -134,7 +134,9 @@ export class ExecutionEnvironment {
     const day = new Date(this.createdAt).toISOString().slice(0, 10).replaceAll('-', '/');
     this.logStream = new LogStream(`${day}/[$LATEST]${randomBytes(16).toString('hex')}`);
     // Every line also goes to the lab's event stream as a 'log' event (as a subscription would).
-    this.logStream.follow((line) => ctx.events.emitLog({ function: fn.name, environment: this.id, stream: this.logStream.name, line }));
+    this.logStream.follow((line) =>
+      ctx.events.emitLog({ function: fn.name, environment: this.id, stream: this.logStream.name, line }),
+    );
     this.sandboxDir = join(ctx.sandboxRoot, `${fn.name}-${this.id}`);
     this.tmpDir = join(this.sandboxDir, 'tmp');
     mkdirSync(this.tmpDir, { recursive: true });
