@@ -10,5 +10,5 @@ export {
 } from './function-definition.js';
 export type { ReusePolicy } from './function-pool.js';
 export { createLab, type InvokeOptions, type Lab, type LabOptions, REQUEST_PAYLOAD_LIMIT } from './lab.js';
-export { type LabEvent, LabEvents, type LabEventType } from './lab-events.js';
+export { type LabEvent, LabEvents, type LabEventType, type LabLogLine } from './lab-events.js';
 export { type LoadedTemplate, loadSamTemplate, parseSamTemplate } from './sam-template.js';

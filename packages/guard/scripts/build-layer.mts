@@ -1,8 +1,7 @@
-#!/usr/bin/env node
 // Build the guard's Lambda layer: a directory and a zip with the layout Lambda extracts into /opt:
 //   /opt/ephemera-exec-wrapper
 //   /opt/nodejs/node_modules/@ephemera/guard/{package.json,dist/...}
-// Usage: node scripts/build-layer.mjs [OUT_DIR]   (default: packages/guard/layer-build)
+// Usage: node --import tsx scripts/build-layer.mts [OUT_DIR]   (default: packages/guard/layer-build)
 import {
   chmodSync,
   cpSync,
@@ -18,10 +17,12 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32, deflateRawSync } from 'node:zlib';
 
+/** Fixed timestamps keep the zip reproducible: the same build gives the same bytes. */
+const DOS_DATE_1980_01_01 = (0 << 9) | (1 << 5) | 1;
 const PACKAGE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Assemble the layer directory and its zip; returns their paths. */
-export function buildLayer(outDir = join(PACKAGE_DIR, 'layer-build')) {
+export function buildLayer(outDir: string = join(PACKAGE_DIR, 'layer-build')): { dir: string; zip: string } {
   const dist = join(PACKAGE_DIR, 'dist');
   if (!existsSync(join(dist, 'register.js')) || !existsSync(join(dist, 'shim.mjs'))) {
     throw new Error(`build-layer: ${dist} is not built; run \`npm run build\` first`);
@@ -44,9 +45,9 @@ export function buildLayer(outDir = join(PACKAGE_DIR, 'layer-build')) {
 }
 
 /** A minimal zip writer (deflate, Unix modes kept so the wrapper stays executable). */
-function zip(root) {
-  const files = [];
-  const walk = (dir) => {
+function zip(root: string): Buffer {
+  const files: string[] = [];
+  const walk = (dir: string): void => {
     for (const name of readdirSync(dir).sort()) {
       const full = join(dir, name);
       if (statSync(full).isDirectory()) walk(full);
@@ -54,8 +55,8 @@ function zip(root) {
     }
   };
   walk(root);
-  const locals = [];
-  const centrals = [];
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
   let offset = 0;
   for (const file of files) {
     const name = Buffer.from(relative(root, file));
@@ -68,7 +69,7 @@ function zip(root) {
     local.writeUInt16LE(20, 4);
     local.writeUInt16LE(0, 6);
     local.writeUInt16LE(8, 8);
-    local.writeUInt32LE(0, 10);
+    local.writeUInt32LE(DOS_DATE_1980_01_01 << 16, 10); // time 00:00, date 1980-01-01
     local.writeUInt32LE(crc, 14);
     local.writeUInt32LE(packed.length, 18);
     local.writeUInt32LE(data.length, 22);
@@ -80,7 +81,7 @@ function zip(root) {
     central.writeUInt16LE(20, 6);
     central.writeUInt16LE(0, 8);
     central.writeUInt16LE(8, 10);
-    central.writeUInt32LE(0, 12);
+    central.writeUInt32LE(DOS_DATE_1980_01_01 << 16, 12);
     central.writeUInt32LE(crc, 16);
     central.writeUInt32LE(packed.length, 20);
     central.writeUInt32LE(data.length, 24);
