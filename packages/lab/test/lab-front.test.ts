@@ -103,14 +103,16 @@ describe('API Gateway front and Invoke API, end to end with the real aws-lambda-
       { api: 'http' as const, method: 'POST', path: `/${prefix}/http` },
     ];
     const quick = await createLab({
-      apiTimeoutMs: 1500,
+      // Pre-warmed, so INIT time on a loaded machine cannot push the short timeout past the API's.
+      apiTimeoutMs: 2500,
       functions: [
         {
           name: 'slow',
           codeDir: fixture('behaviours'),
           handler: 'index.handler',
-          timeoutSeconds: 3,
+          timeoutSeconds: 5,
           routes: routes('slow'),
+          provisionedConcurrency: 2,
         },
         {
           name: 'short',
@@ -118,6 +120,7 @@ describe('API Gateway front and Invoke API, end to end with the real aws-lambda-
           handler: 'index.handler',
           timeoutSeconds: 1,
           routes: routes('short'),
+          provisionedConcurrency: 2,
         },
       ],
     });
@@ -125,8 +128,8 @@ describe('API Gateway front and Invoke API, end to end with the real aws-lambda-
       fetch(`${quick.url}${path}`, { method: 'POST', body: JSON.stringify({ action: 'sleep', ms }) });
     try {
       const [gaveUpRest, gaveUpHttp, timedOutRest, timedOutHttp] = await Promise.all([
-        post('/slow/rest', 2500),
-        post('/slow/http', 2500),
+        post('/slow/rest', 4000),
+        post('/slow/http', 4000),
         post('/short/rest', 1300),
         post('/short/http', 1300),
       ]);
