@@ -1,4 +1,6 @@
+import type { GuardControl, GuardServices } from './control.js';
 import { GuardError } from './errors.js';
+import { sourceIpOf } from './event-source.js';
 import { intrinsics } from './intrinsics.js';
 import { cleanTmp, LifecycleLimits, type RecycleReason, snapshotTmp } from './lifecycle.js';
 import { type Policy, resolvePolicy, summarisePolicy, unimplementedControls } from './policy.js';
@@ -19,32 +21,45 @@ export interface InvocationRecord {
   readonly requestId: string | null;
   readonly number: number;
   readonly startedAt: number;
+  /** The client address the event names (API Gateway, function URL, ALB), if any. */
+  readonly sourceIp: string | null;
 }
 
 /** Longest the guard waits for its telemetry before a recycle ends the process. */
 const RECYCLE_DRAIN_MS = 500;
 
 let shared: Guard | undefined;
+let controlFactory: ((policy: Readonly<Policy>) => GuardControl[]) | undefined;
+
+/** Register the function that builds the policy's controls (index.ts does, so the engine stays small). */
+export function setControlFactory(factory: (policy: Readonly<Policy>) => GuardControl[]): void {
+  controlFactory = factory;
+}
 
 /**
  * The engine. One per process, created when the handler is wrapped (the end of INIT), with a
  * lifecycle that mirrors Lambda's: init → beforeInvoke → handler → afterInvoke → (after the
- * response is delivered) recycle. Every adapter — protect(), the Middy middleware, register and
- * the exec wrapper — only translates to these calls.
+ * response is delivered) afterResponse checks → recycle. Every adapter — protect(), the Middy
+ * middleware, register and the exec wrapper — only translates to these calls.
+ *
+ * State lives in private (#) fields: code running in the function (an implant) can reach the guard
+ * object through the module cache, but cannot read or reset its counters, its pending recycle or
+ * its controls.
  */
 export class Guard {
   readonly policy: Readonly<Policy>;
   readonly envId: string;
   readonly startedAt: number;
   readonly installMode: InstallMode;
-  readonly telemetry: Telemetry;
   readonly runtimeHook: RuntimeHook;
-  private readonly limits: LifecycleLimits;
-  private readonly tmpDir: string;
-  private readonly tmpBaseline: ReadonlySet<string>;
-  private invocations = 0;
-  private current: InvocationRecord | undefined;
-  private pendingRecycle: RecycleReason | undefined;
+  readonly #telemetry: Telemetry;
+  readonly #limits: LifecycleLimits;
+  readonly #tmpDir: string;
+  readonly #tmpBaseline: ReadonlySet<string>;
+  readonly #controls: readonly GuardControl[];
+  #invocations = 0;
+  #current: InvocationRecord | undefined;
+  #pendingRecycle: RecycleReason | undefined;
 
   /** The process's guard, created on first use with `policy` (validated, then frozen). */
   static shared(policy: unknown, mode: InstallMode): Guard {
@@ -65,28 +80,38 @@ export class Guard {
     this.installMode = mode;
     this.startedAt = intrinsics.dateNow();
     this.envId = intrinsics.randomUUID().slice(0, 8) + intrinsics.randomUUID().slice(9, 13);
-    this.telemetry = new Telemetry(policy.telemetry, {
+    this.#telemetry = new Telemetry(policy.telemetry, {
       function: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'unknown',
       env: this.envId,
     });
-    this.limits = new LifecycleLimits(policy.lifecycle);
-    this.tmpDir = intrinsics.tmpdir();
-    this.tmpBaseline = snapshotTmp(this.tmpDir);
-    this.runtimeHook = installRuntimeHook(() => this.beforeNext());
-    this.telemetry.emit({
+    this.#limits = new LifecycleLimits(policy.lifecycle);
+    this.#tmpDir = intrinsics.tmpdir();
+    this.#tmpBaseline = snapshotTmp(this.#tmpDir);
+    this.#controls = controlFactory ? controlFactory(policy) : [];
+    const services = this.#services();
+    for (const control of this.#controls) this.#safely(control, () => control.init?.(services));
+    // The hook goes in last: controls' init may load modules, and the hook must wrap the final `next`.
+    this.runtimeHook = installRuntimeHook(() => this.#beforeNext());
+    this.#telemetry.emit({
       type: 'init',
       invocation: 0,
       ageMs: 0,
       detail: {
         installMode: mode,
         policy: summarisePolicy(policy),
+        controls: this.#controls.map((c) => c.name),
         unimplemented: unimplementedControls(policy),
         recycle: this.runtimeHook.installed ? 'clean' : `unavailable: ${this.runtimeHook.reason}`,
-        ageLimitMs: this.limits.ageLimitMs,
+        ageLimitMs: this.#limits.ageLimitMs,
         node: process.version,
         initializationType: process.env.AWS_LAMBDA_INITIALIZATION_TYPE ?? null,
       },
     });
+  }
+
+  /** The telemetry the guard writes to (controls report through `GuardServices`). */
+  get telemetry(): Telemetry {
+    return this.#telemetry;
   }
 
   /** Milliseconds since the guard initialised (the environment's age as the guard sees it). */
@@ -94,22 +119,29 @@ export class Guard {
     return intrinsics.dateNow() - this.startedAt;
   }
 
-  /** Called before the handler runs. Cheap: a counter and a small record. */
-  beforeInvoke(context: LambdaContextLike | undefined): InvocationRecord {
-    this.invocations += 1;
-    const record = {
+  /** Called before the handler runs. Cheap: a counter, a small record, the controls' hooks. */
+  beforeInvoke(context: LambdaContextLike | undefined, event?: unknown): InvocationRecord {
+    this.#invocations += 1;
+    const record: InvocationRecord = {
       requestId: typeof context?.awsRequestId === 'string' ? context.awsRequestId : null,
-      number: this.invocations,
+      number: this.#invocations,
       startedAt: intrinsics.dateNow(),
+      sourceIp: sourceIpOf(event),
     };
-    this.current = record;
-    this.telemetry.count('Invocations');
+    this.#current = record;
+    this.#telemetry.count('Invocations');
+    for (const control of this.#controls) {
+      if (control.beforeInvoke) this.#safely(control, () => control.beforeInvoke?.(record, event));
+    }
     return record;
   }
 
   /** Called after the handler settled (either way); decides whether to recycle. */
   afterInvoke(record: InvocationRecord): void {
-    const reason = this.limits.check(this.ageMs(), record.number);
+    for (const control of this.#controls) {
+      if (control.afterInvoke) this.#safely(control, () => control.afterInvoke?.(record));
+    }
+    const reason = this.#limits.check(this.ageMs(), record.number);
     if (reason) this.recycle(reason);
   }
 
@@ -118,61 +150,87 @@ export class Guard {
    * The first reason wins; the request in flight is never failed or delayed.
    */
   recycle(reason: RecycleReason): void {
-    if (this.pendingRecycle !== undefined) return;
+    if (this.#pendingRecycle !== undefined) return;
+    this.#pendingRecycle = reason;
     if (!this.runtimeHook.installed) {
-      this.telemetry.emit({
+      // Reported once per environment: the guard cannot end the process without risking a request.
+      this.#report({
         type: 'error',
-        requestId: this.current?.requestId ?? null,
-        invocation: this.invocations,
-        ageMs: this.ageMs(),
         control: 'lifecycle',
         action: 'recycle-unavailable',
         detail: { reason, why: this.runtimeHook.reason },
       });
-      // Asked once per environment: do not flood the log on every later invocation.
-      this.pendingRecycle = reason;
-      return;
     }
-    this.pendingRecycle = reason;
   }
 
   /** The recycle that is pending, if any. */
   get recyclePending(): RecycleReason | undefined {
-    return this.pendingRecycle;
+    return this.#pendingRecycle;
   }
 
   /** Report the guard's own fault as an event (never throws). */
-  emitError(error: unknown, requestId: string | null = this.current?.requestId ?? null): void {
+  emitError(error: unknown, requestId: string | null = this.#current?.requestId ?? null): void {
     const err = error instanceof Error ? error : new Error(String(error));
-    this.telemetry.emit({
+    this.#report({
       type: 'error',
       requestId,
-      invocation: this.invocations,
-      ageMs: this.ageMs(),
       control: 'guard',
       detail: { name: err.name, message: err.message, code: (err as { code?: unknown }).code ?? null },
     });
   }
 
+  #services(): GuardServices {
+    return intrinsics.freeze({
+      report: (event: Parameters<GuardServices['report']>[0]) => this.#report(event),
+      recycle: (reason: RecycleReason) => this.recycle(reason),
+      current: () => this.#current,
+    });
+  }
+
+  #report(event: Parameters<GuardServices['report']>[0]): void {
+    this.#telemetry.emit({
+      ...event,
+      requestId: event.requestId === undefined ? (this.#current?.requestId ?? null) : event.requestId,
+      invocation: this.#invocations,
+      ageMs: this.ageMs(),
+    });
+  }
+
+  /** Run a control's hook; a throwing control is a guard fault, never the handler's problem. */
+  #safely(control: GuardControl, run: () => void): void {
+    try {
+      run();
+    } catch (error) {
+      this.emitError(
+        new GuardError('EPHEMERA_ERR_GUARD_FAULT', `control ${control.name} failed`, { cause: error }),
+      );
+    }
+  }
+
   /** The runtime is about to ask for work: the response of the last invocation was delivered. */
-  private beforeNext(): (() => Promise<void>) | undefined {
-    this.telemetry.afterResponse();
-    if (this.pendingRecycle === undefined || !this.runtimeHook.installed) return undefined;
-    const reason = this.pendingRecycle;
+  #beforeNext(): (() => Promise<void>) | undefined {
+    this.#telemetry.afterResponse();
+    for (const control of this.#controls) {
+      if (!control.afterResponse) continue;
+      let reason: RecycleReason | undefined;
+      this.#safely(control, () => {
+        reason = control.afterResponse?.(this.#current);
+      });
+      if (reason !== undefined) this.recycle(reason);
+    }
+    if (this.#pendingRecycle === undefined || !this.runtimeHook.installed) return undefined;
+    const reason = this.#pendingRecycle;
     return async () => {
-      const removed = this.policy.lifecycle.cleanTmp ? cleanTmp(this.tmpDir, this.tmpBaseline) : [];
-      this.telemetry.count('Recycles');
-      this.telemetry.count(`Recycles.${reason}`);
-      this.telemetry.emit({
+      const removed = this.policy.lifecycle.cleanTmp ? cleanTmp(this.#tmpDir, this.#tmpBaseline) : [];
+      this.#telemetry.count('Recycles');
+      this.#telemetry.count(`Recycles.${reason}`);
+      this.#report({
         type: 'recycle',
-        requestId: this.current?.requestId ?? null,
-        invocation: this.invocations,
-        ageMs: this.ageMs(),
         control: 'lifecycle',
         action: 'recycle',
-        detail: { reason, invocations: this.invocations, tmpRemoved: removed },
+        detail: { reason, invocations: this.#invocations, tmpRemoved: removed },
       });
-      await this.telemetry.drain(RECYCLE_DRAIN_MS);
+      await this.#telemetry.drain(RECYCLE_DRAIN_MS);
     };
   }
 }

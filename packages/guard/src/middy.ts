@@ -38,7 +38,7 @@ export function guardMiddleware(policy?: unknown): MiddyMiddlewareLike {
   return {
     before: (request) => {
       try {
-        records.set(request, guard.beforeInvoke(request.context));
+        records.set(request, guard.beforeInvoke(request.context, request.event));
       } catch (fault) {
         guard.emitError(fault);
         if (guard.policy.failClosed) throw fault;

@@ -39,12 +39,12 @@ export function protectAs<H extends AnyHandler>(handler: H, policy: unknown, mod
         responseStream: unknown,
         context: LambdaContextLike,
       ) {
-        return run(guard, context, () =>
+        return run(guard, context, event, () =>
           intrinsics.apply(handler, undefined, [event, responseStream, context]),
         );
       }
     : async function ephemeraHandler(event: unknown, context: LambdaContextLike) {
-        return run(guard, context, () => callHandler(handler, event, context));
+        return run(guard, context, event, () => callHandler(handler, event, context));
       };
   for (const marker of [STREAMING, HIGH_WATER_MARK]) {
     const value = (handler as unknown as Record<symbol, unknown>)[marker];
@@ -77,10 +77,15 @@ function callHandler(handler: AnyHandler, event: unknown, context: LambdaContext
  * `cause` of the handler's error when that has none). With `failClosed`, a guard fault on a
  * successful invocation fails the invocation instead of letting it through unguarded.
  */
-async function run(guard: Guard, context: LambdaContextLike, call: () => unknown): Promise<unknown> {
+async function run(
+  guard: Guard,
+  context: LambdaContextLike,
+  event: unknown,
+  call: () => unknown,
+): Promise<unknown> {
   let record: InvocationRecord | undefined;
   try {
-    record = guard.beforeInvoke(context);
+    record = guard.beforeInvoke(context, event);
   } catch (fault) {
     guard.emitError(fault);
     if (guard.policy.failClosed) throw faultError(fault);

@@ -1,0 +1,29 @@
+import type { InvocationRecord } from './guard.js';
+import type { RecycleReason } from './lifecycle.js';
+import type { EventInput } from './telemetry.js';
+
+/** What a control may ask of the engine. */
+export interface GuardServices {
+  /** Emit an event about the current (or last) invocation; identity, time and age are filled in. */
+  report(event: Omit<EventInput, 'invocation' | 'ageMs' | 'requestId'> & { requestId?: string | null }): void;
+  /** Ask for a recycle after the current response is delivered. */
+  recycle(reason: RecycleReason): void;
+  /** The invocation in flight or the last one, if any. */
+  current(): InvocationRecord | undefined;
+}
+
+/**
+ * A control plugs into the engine's lifecycle; every hook is optional and must not throw (the
+ * engine still guards against it: a throwing control is a guard fault, reported, never the
+ * handler's problem). `afterResponse` runs after the response was delivered and before the next
+ * invocation is accepted: expensive checks belong there, off the latency path.
+ */
+export interface GuardControl {
+  readonly name: string;
+  /** End of INIT, after the handler module loaded: take baselines, install hooks. */
+  init?(services: GuardServices): void;
+  beforeInvoke?(record: InvocationRecord, event: unknown): void;
+  afterInvoke?(record: InvocationRecord): void;
+  /** Post-response check; return a reason to recycle now. */
+  afterResponse?(record: InvocationRecord | undefined): RecycleReason | undefined;
+}
