@@ -23,7 +23,6 @@ export const intrinsics = Object.freeze({
   jsonParse: JSON.parse,
   dateNow: Date.now,
   isoString: (ms: number) => new Date(ms).toISOString(),
-  hrNow: performance.now.bind(performance),
   random: Math.random,
   randomUUID,
   writeSync: fs.writeSync,

@@ -1,5 +1,5 @@
 import { emfRecord } from './emf.js';
-import { HttpSink } from './http-sink.js';
+import type { HttpSink } from './http-sink.js';
 import { intrinsics, writeLine } from './intrinsics.js';
 import type { Policy } from './policy.js';
 
@@ -36,6 +36,15 @@ export interface EventInput {
 const EMF_NAMESPACE = 'Ephemera';
 
 /**
+ * The HTTP sink (and with it node:http, node:https and TLS) is loaded only when an endpoint is
+ * configured: loading them costs tens of milliseconds of INIT that most functions never need. It
+ * still happens at INIT (the guard is created there), before any invocation can tamper with them.
+ */
+function loadHttpSink(): typeof HttpSink {
+  return (require('./http-sink.js') as typeof import('./http-sink.js')).HttpSink;
+}
+
+/**
  * Where events go: stdout (a JSON line, the CloudWatch transport), `diagnostics_channel`
  * (`ephemera:event`), optional EMF metrics, optional HTTP endpoint. Metrics and the HTTP flush are
  * deferred to `afterResponse()`, which the runtime hook calls once the response was delivered.
@@ -49,7 +58,7 @@ export class Telemetry {
     private readonly identity: { function: string; env: string },
   ) {
     this.sink = config.endpoint
-      ? new HttpSink({
+      ? new (loadHttpSink())({
           endpoint: config.endpoint,
           token: config.token,
           maxBuffer: config.maxBuffer,
