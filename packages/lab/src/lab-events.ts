@@ -50,7 +50,9 @@ export class LabEvents extends EventEmitter {
 
   emitEvent(event: LabEvent): void {
     this.history.push(event);
-    if (this.history.length > this.limit) this.history.splice(0, this.history.length - this.limit);
+    // Trim in chunks: one splice per limit/10 events instead of one per event once full.
+    if (this.history.length > this.limit + this.limit / 10)
+      this.history.splice(0, this.history.length - this.limit);
     this.emit('event', event);
   }
 

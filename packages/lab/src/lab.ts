@@ -8,6 +8,7 @@ import { type FunctionDefinition, type ResolvedFunction, resolveFunction } from 
 import { FunctionPool, type ReusePolicy } from './function-pool.js';
 import { HttpFront } from './http-front.js';
 import { LabEvents } from './lab-events.js';
+import { claimSandbox, sweepOrphans } from './orphan-sweeper.js';
 import { findRuntimeClient } from './runtime-client.js';
 
 /** Options of `createLab`. Times marked "lab" run on the lab clock (scaled by `clockScale`). */
@@ -38,6 +39,12 @@ export interface LabOptions {
   nodePath?: string;
   /** API Gateway integration timeout in real ms (504/503 to the client). Default 29 000 REST, 30 000 HTTP. */
   apiTimeoutMs?: number;
+  /**
+   * How long (real ms) a request waits for an environment that has answered but not yet asked for
+   * its next invocation, before starting a new one. Default 25: on AWS the network makes that wait
+   * invisible; 0 starts a new environment at once.
+   */
+  reuseGraceMs?: number;
 }
 
 /** A running lab. */
@@ -60,6 +67,8 @@ export interface InvokeOptions {
   cognitoIdentity?: string;
   onChunk?: (chunk: Buffer) => void;
 }
+
+const SANDBOX_PREFIX = 'ephemera-lab-';
 
 /** Lambda's limit on a synchronous invocation's request payload. */
 export const REQUEST_PAYLOAD_LIMIT = 6 * 1024 * 1024;
@@ -117,6 +126,7 @@ export async function createLab(options: LabOptions): Promise<Lab> {
     'initTimeoutMs',
     'accountConcurrency',
     'apiTimeoutMs',
+    'reuseGraceMs',
   ] as const) {
     const value = options[key];
     if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value >= 0)) {
@@ -127,9 +137,12 @@ export async function createLab(options: LabOptions): Promise<Lab> {
     }
   }
   const ric = findRuntimeClient();
+  // Runtimes of labs whose host died without close() would stay frozen forever: end them now.
+  sweepOrphans(tmpdir(), SANDBOX_PREFIX);
   const ownSandbox = options.sandboxRoot === undefined;
-  const sandboxRoot = options.sandboxRoot ?? mkdtempSync(join(tmpdir(), 'ephemera-lab-'));
+  const sandboxRoot = options.sandboxRoot ?? mkdtempSync(join(tmpdir(), SANDBOX_PREFIX));
   mkdirSync(sandboxRoot, { recursive: true });
+  claimSandbox(sandboxRoot);
   const clock = new LabClock({ scale: options.clockScale ?? 1 });
   const events = new LabEvents();
   const pools = new Map<string, FunctionPool>();
@@ -156,6 +169,7 @@ export async function createLab(options: LabOptions): Promise<Lab> {
           idleTimeoutMs: (options.idleTimeoutSeconds ?? 600) * 1000,
           maxLifetimeMs: (options.maxLifetimeSeconds ?? 7200) * 1000,
           accountConcurrency: options.accountConcurrency ?? 1000,
+          reuseGraceMs: options.reuseGraceMs ?? 25,
         },
       ),
     );

@@ -78,6 +78,35 @@ describe('layers, exec wrapper, scaled clock and provisioned concurrency', () =>
   });
 });
 
+describe('runtimes left behind by a lab whose host process died', () => {
+  it('are killed by the next lab, with their sandbox', async () => {
+    const { spawn } = await import('node:child_process');
+    const { existsSync } = await import('node:fs');
+    // A host that starts a lab, serves one request (its runtime is then frozen) and is SIGKILLed.
+    const script = `
+      import { createLab } from ${JSON.stringify(new URL('../src/index.ts', import.meta.url).href)};
+      const lab = await createLab({ functions: [{ name: 'f', codeDir: ${JSON.stringify(fixture('behaviours'))}, handler: 'index.handler' }] });
+      await lab.invoke('f', {});
+      await new Promise((r) => setTimeout(r, 200));
+      console.log(JSON.stringify({ pid: lab.environments()[0].pid, root: lab.environments()[0].sandboxDir }));
+      process.kill(process.pid, 'SIGKILL');`;
+    const host = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    host.stdout.on('data', (d) => (out += d));
+    await new Promise((r) => host.on('close', r));
+    const { pid, root } = JSON.parse(out) as { pid: number; root: string };
+    assert.ok(alive(pid), 'the orphaned runtime survived its host');
+    const lab = await createLab({
+      functions: [{ name: 'f', codeDir: fixture('behaviours'), handler: 'index.handler' }],
+    });
+    await lab.close();
+    await eventually(() => !alive(pid), 'the orphan to be killed', 2000);
+    assert.equal(existsSync(root), false, 'its sandbox was removed');
+  });
+});
+
 describe('bad input to the lab', () => {
   it('names a missing code directory', async () => {
     await assert.rejects(

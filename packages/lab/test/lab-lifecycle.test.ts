@@ -90,6 +90,17 @@ describe('lab lifecycle with the real aws-lambda-ric', () => {
     );
   });
 
+  it('keeps back-to-back requests warm in one environment, as the network makes them on AWS', async () => {
+    for (const env of lab.environments('behaviours')) await env.shutdown('shutdown');
+    const results = [];
+    for (let i = 0; i < 15; i += 1) results.push(await lab.invoke('behaviours', { action: 'none' }));
+    assert.equal(new Set(results.map((r) => r.environmentId)).size, 1);
+    assert.deepEqual(
+      results.map((r) => r.cold),
+      [true, ...Array(14).fill(false)],
+    );
+  });
+
   it('runs N concurrent invocations in N environments, one invocation each', async () => {
     const results = await Promise.all(
       Array.from({ length: 4 }, () => lab.invoke('behaviours', { action: 'sleep', ms: 150 })),
