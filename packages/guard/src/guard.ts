@@ -1,6 +1,7 @@
 import type { GuardControl, GuardServices } from './control.js';
 import { GuardError } from './errors.js';
 import { sourceIpOf } from './event-source.js';
+import { environmentId } from './ids.js';
 import { intrinsics } from './intrinsics.js';
 import { cleanTmp, LifecycleLimits, type RecycleReason, snapshotTmp } from './lifecycle.js';
 import { type Policy, resolvePolicy, summarisePolicy, unimplementedControls } from './policy.js';
@@ -79,7 +80,7 @@ export class Guard {
     this.policy = policy;
     this.installMode = mode;
     this.startedAt = intrinsics.dateNow();
-    this.envId = intrinsics.randomUUID().slice(0, 8) + intrinsics.randomUUID().slice(9, 13);
+    this.envId = environmentId();
     this.#telemetry = new Telemetry(policy.telemetry, {
       function: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'unknown',
       env: this.envId,

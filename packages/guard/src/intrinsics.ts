@@ -5,7 +5,6 @@
  * `process.kill`; the guard's hot path and its recycle path only use these captured references.
  * (Hardening the intrinsics themselves is the integrity control's job, not this module's.)
  */
-import { randomUUID } from 'node:crypto';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,7 +23,6 @@ export const intrinsics = Object.freeze({
   dateNow: Date.now,
   isoString: (ms: number) => new Date(ms).toISOString(),
   random: Math.random,
-  randomUUID,
   writeSync: fs.writeSync,
   readdirSync: fs.readdirSync,
   rmSync: fs.rmSync,

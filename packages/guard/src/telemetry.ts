@@ -1,5 +1,6 @@
 import { emfRecord } from './emf.js';
 import type { HttpSink } from './http-sink.js';
+import { nextId } from './ids.js';
 import { intrinsics, writeLine } from './intrinsics.js';
 import type { Policy } from './policy.js';
 
@@ -129,7 +130,7 @@ export class Telemetry {
   private record(input: EventInput): GuardEvent {
     return {
       ephemera: 1,
-      id: intrinsics.randomUUID(),
+      id: nextId(),
       type: input.type,
       time: intrinsics.isoString(intrinsics.dateNow()),
       function: this.identity.function,
