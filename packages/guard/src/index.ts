@@ -4,7 +4,10 @@
  */
 export { GuardError, type GuardErrorCode, GuardErrorCodes } from './errors.js';
 
-import { Guard } from './guard.js';
+import { buildControls } from './controls.js';
+import { Guard, setControlFactory } from './guard.js';
+
+setControlFactory(buildControls);
 
 export { Guard, type InstallMode, type InvocationRecord, type LambdaContextLike } from './guard.js';
 export { loadHandler } from './handler-loader.js';

@@ -107,6 +107,12 @@ describe('guard core in the lab with the real aws-lambda-ric', () => {
           ),
           handler: 'app.handlers.main',
         },
+        fn(
+          'eval-victim',
+          'eval-victim',
+          { AWS_LAMBDA_EXEC_WRAPPER: '/opt/ephemera-exec-wrapper' },
+          { layers: [layerDir] },
+        ),
         {
           ...fn(
             'layer-missing',
@@ -226,14 +232,8 @@ describe('guard core in the lab with the real aws-lambda-ric', () => {
     assert.ok(init);
     assert.equal(init.detail.installMode, 'protect');
     assert.equal(init.detail.recycle, 'clean');
-    assert.deepEqual(init.detail.unimplemented, [
-      'codegen',
-      'integrity',
-      'egress',
-      'fs',
-      'childProcess',
-      'firewall',
-    ]);
+    assert.deepEqual(init.detail.unimplemented, ['integrity', 'egress', 'fs', 'childProcess', 'firewall']);
+    assert.deepEqual(init.detail.controls, ['codegen']);
   });
 
   it('writes EMF metrics that validate against the Embedded Metric Format', async () => {
@@ -328,6 +328,35 @@ describe('guard core in the lab with the real aws-lambda-ric', () => {
       assert.equal(init?.detail.recycle, 'clean');
     }
     assert.equal(json((await lab.invoke('layer-cjs', {})) as InvokeResult).module, 'cjs');
+  });
+
+  it('lets the eval idiom parse data but refuses code injected through it (codegen block)', async () => {
+    const http = (body: string) => ({
+      version: '2.0',
+      body,
+      requestContext: { http: { sourceIp: '203.0.113.9' } },
+    });
+    const data = await lab.invoke('eval-victim', http('{"card":"4111111111111111","exp":"12/29"}'));
+    assert.equal(data.outcome, 'success');
+    assert.equal(JSON.parse(String(json(data).body)).fields, 2);
+    const implant = "require('https').request = function () { return 'stolen' }";
+    const attack = await lab.invoke('eval-victim', http(`(function(){ ${implant} })()`));
+    assert.equal(attack.outcome, 'function-error');
+    assert.equal(attack.error?.errorType, 'EPHEMERA_ERR_CODEGEN_BLOCKED');
+    await eventually(() => logs.guard('eval-victim').some((e) => e.type === 'block'), 'block event');
+    const block = logs.guard('eval-victim').find((e) => e.type === 'block');
+    assert.equal(block?.control, 'codegen');
+    assert.equal(block?.requestId, attack.requestId);
+    assert.equal(block?.detail.containsEventInput, true);
+    assert.equal(block?.detail.sourceIp, '203.0.113.9');
+    assert.match(String(block?.detail.fingerprint), /^[0-9a-f]{16}$/);
+    assert.doesNotMatch(
+      JSON.stringify(block),
+      /stolen|4111111111111111/,
+      'no payload or secret in the event',
+    );
+    const after = await lab.invoke('eval-victim', http('{"card":"5500000000000004"}'));
+    assert.equal(after.outcome, 'success', 'the next user is served');
   });
 
   it('reports a missing original handler in layer mode as Runtime.HandlerNotFound', async () => {
