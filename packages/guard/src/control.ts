@@ -20,8 +20,15 @@ export interface GuardServices {
  */
 export interface GuardControl {
   readonly name: string;
-  /** End of INIT, after the handler module loaded: take baselines, install hooks. */
+  /** When the guard is created (while the handler module loads): install hooks. */
   init?(services: GuardServices): void;
+  /**
+   * The end of INIT: the handler module and everything it loads at INIT have finished loading (the
+   * runtime asks for its first invocation). Baselines are taken here.
+   */
+  endOfInit?(): void;
+  /** Facts for the init event (what is hooked, what is not and why). */
+  describe?(): Record<string, unknown>;
   beforeInvoke?(record: InvocationRecord, event: unknown): void;
   afterInvoke?(record: InvocationRecord): void;
   /** Post-response check; return a reason to recycle now. */

@@ -6,7 +6,8 @@ export const GuardErrorCodes = {
   EPHEMERA_ERR_POLICY: 'The guard policy is invalid: the function refuses to start unprotected.',
   EPHEMERA_ERR_HANDLER: 'The original handler named for the guard shim could not be loaded.',
   EPHEMERA_ERR_GUARD_FAULT: 'The guard itself failed while protecting an invocation.',
-  EPHEMERA_ERR_CODEGEN_BLOCKED: 'Code generation from a string carrying event input was refused during an invocation.',
+  EPHEMERA_ERR_CODEGEN_BLOCKED:
+    'Code generation from a string carrying event input was refused during an invocation.',
 } as const;
 
 export type GuardErrorCode = keyof typeof GuardErrorCodes;

@@ -61,6 +61,7 @@ export class Guard {
   #invocations = 0;
   #current: InvocationRecord | undefined;
   #pendingRecycle: RecycleReason | undefined;
+  #initDone = false;
 
   /** The process's guard, created on first use with `policy` (validated, then frozen). */
   static shared(policy: unknown, mode: InstallMode): Guard {
@@ -88,11 +89,12 @@ export class Guard {
     this.#limits = new LifecycleLimits(policy.lifecycle);
     this.#tmpDir = intrinsics.tmpdir();
     this.#tmpBaseline = snapshotTmp(this.#tmpDir);
+    // The hook goes in before the controls' INIT work: the integrity baseline must include it, so
+    // that an implant restoring the runtime client's original `next()` (to dodge recycling) drifts.
+    this.runtimeHook = installRuntimeHook(() => this.#beforeNext());
     this.#controls = controlFactory ? controlFactory(policy) : [];
     const services = this.#services();
     for (const control of this.#controls) this.#safely(control, () => control.init?.(services));
-    // The hook goes in last: controls' init may load modules, and the hook must wrap the final `next`.
-    this.runtimeHook = installRuntimeHook(() => this.#beforeNext());
     this.#telemetry.emit({
       type: 'init',
       invocation: 0,
@@ -101,6 +103,7 @@ export class Guard {
         installMode: mode,
         policy: summarisePolicy(policy),
         controls: this.#controls.map((c) => c.name),
+        controlInfo: this.#describeControls(),
         unimplemented: unimplementedControls(policy),
         recycle: this.runtimeHook.installed ? 'clean' : `unavailable: ${this.runtimeHook.reason}`,
         ageLimitMs: this.#limits.ageLimitMs,
@@ -122,6 +125,9 @@ export class Guard {
 
   /** Called before the handler runs. Cheap: a counter, a small record, the controls' hooks. */
   beforeInvoke(context: LambdaContextLike | undefined, event?: unknown): InvocationRecord {
+    // Without the runtime hook there is no "first /next" to mark the end of INIT: the first
+    // invocation does, before the handler runs.
+    if (!this.#initDone) this.#endOfInit();
     this.#invocations += 1;
     const record: InvocationRecord = {
       requestId: typeof context?.awsRequestId === 'string' ? context.awsRequestId : null,
@@ -180,6 +186,26 @@ export class Guard {
     });
   }
 
+  #describeControls(): Record<string, unknown> {
+    const info: Record<string, unknown> = {};
+    for (const control of this.#controls) {
+      if (control.describe)
+        this.#safely(control, () => {
+          info[control.name] = control.describe?.();
+        });
+    }
+    return info;
+  }
+
+  /** INIT is over: the controls take their baselines (once). */
+  #endOfInit(): void {
+    if (this.#initDone) return;
+    this.#initDone = true;
+    for (const control of this.#controls) {
+      if (control.endOfInit) this.#safely(control, () => control.endOfInit?.());
+    }
+  }
+
   #services(): GuardServices {
     return intrinsics.freeze({
       report: (event: Parameters<GuardServices['report']>[0]) => this.#report(event),
@@ -210,6 +236,12 @@ export class Guard {
 
   /** The runtime is about to ask for work: the response of the last invocation was delivered. */
   #beforeNext(): (() => Promise<void>) | undefined {
+    // The first call is the runtime finishing INIT: there is no response yet, only baselines to take.
+    if (!this.#initDone) {
+      this.#endOfInit();
+      this.#telemetry.afterResponse();
+      return undefined;
+    }
     this.#telemetry.afterResponse();
     for (const control of this.#controls) {
       if (!control.afterResponse) continue;

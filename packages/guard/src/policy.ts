@@ -337,7 +337,7 @@ export const POLICY_ENV_VARIABLES: readonly PolicyEnvVariable[] = deepFreeze([
 export const OTHER_ENV_VARIABLES = ['EPHEMERA_ORIGINAL_HANDLER', 'EPHEMERA_LAYER_DIR'] as const;
 
 /** Controls the guard enforces today; the init event names the others (`unimplementedControls`). */
-export const IMPLEMENTED_CONTROLS = ['lifecycle', 'telemetry', 'codegen'] as const;
+export const IMPLEMENTED_CONTROLS = ['lifecycle', 'telemetry', 'codegen', 'integrity'] as const;
 
 // ---------------------------------------------------------------------------------------------------
 // Checking values against rules

@@ -232,8 +232,8 @@ describe('guard core in the lab with the real aws-lambda-ric', () => {
     assert.ok(init);
     assert.equal(init.detail.installMode, 'protect');
     assert.equal(init.detail.recycle, 'clean');
-    assert.deepEqual(init.detail.unimplemented, ['integrity', 'egress', 'fs', 'childProcess', 'firewall']);
-    assert.deepEqual(init.detail.controls, ['codegen']);
+    assert.deepEqual(init.detail.unimplemented, ['egress', 'fs', 'childProcess', 'firewall']);
+    assert.deepEqual(init.detail.controls, ['codegen', 'integrity']);
   });
 
   it('writes EMF metrics that validate against the Embedded Metric Format', async () => {
@@ -357,6 +357,15 @@ describe('guard core in the lab with the real aws-lambda-ric', () => {
     );
     const after = await lab.invoke('eval-victim', http('{"card":"5500000000000004"}'));
     assert.equal(after.outcome, 'success', 'the next user is served');
+  });
+
+  it('raised no integrity detection on any of these honest functions', () => {
+    // 'tmp' and 'tmp-kept' drop implant.js in /tmp on purpose: those detections are right.
+    const detections = logs.guard().filter((e) => e.type === 'detection' && !e.function.startsWith('tmp'));
+    assert.deepEqual(
+      detections.map((e) => ({ fn: e.function, drifts: e.detail.drifts })),
+      [],
+    );
   });
 
   it('reports a missing original handler in layer mode as Runtime.HandlerNotFound', async () => {

@@ -15,7 +15,18 @@ export interface Drift {
   /** What changed, as a path a human greps for: `https.request`, `Object.prototype.toJSON`, `require.cache[/tmp/x.js]`. */
   path: string;
   /** How it changed. */
-  kind: 'added' | 'removed' | 'replaced' | 'reconfigured' | 'prototype' | 'extensibility' | 'resource' | 'hook' | 'file' | 'env' | 'fault';
+  kind:
+    | 'added'
+    | 'removed'
+    | 'replaced'
+    | 'reconfigured'
+    | 'prototype'
+    | 'extensibility'
+    | 'resource'
+    | 'hook'
+    | 'file'
+    | 'env'
+    | 'fault';
   /** The detector that saw it (`intrinsics`, `builtins`, `globals`, `module-cache`, `process-hooks`, `resources`, `tmp`, `env`, …). */
   detector: string;
   /** Short, secret-free extra facts (a type name, a count); never a value from the environment or an event. */

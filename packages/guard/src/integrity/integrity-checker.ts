@@ -1,0 +1,83 @@
+import { dirname, join } from 'node:path';
+import { intrinsics } from '../intrinsics.js';
+import type { DeploymentFacts, Detector, Drift } from './detector.js';
+import { createEnvVarsDetector } from './env-vars.js';
+import { createModuleCacheDetector } from './module-cache.js';
+import { createObjectSurfaceDetectors } from './object-surfaces.js';
+import { createProcessHooksDetector } from './process-hooks.js';
+import { createResourcesDetector } from './resources.js';
+import { createTmpFilesDetector } from './tmp-files.js';
+
+/** Most drifts one check reports; the count says how many there were. */
+const MAX_REPORTED = 50;
+
+/**
+ * Where the deployment's code lives. Besides the task root, the runtime and the layers (/opt, and
+ * the lab's stand-in for it), every `node_modules` directory on the task root's resolution path and
+ * on NODE_PATH: Node resolves the function's bare imports from them, so a lazy require from there
+ * is the function's own code. (On Lambda that is /var/task/node_modules, /opt/nodejs/…; in the lab,
+ * where a monorepo hoists packages above the function's directory, it includes those too.)
+ */
+export function deploymentFacts(env: NodeJS.ProcessEnv = process.env): DeploymentFacts {
+  const taskRoot = env.LAMBDA_TASK_ROOT ?? process.cwd();
+  const optDirs = new Set<string>(['/opt']);
+  if (env.EPHEMERA_LAYER_DIR) optDirs.add(env.EPHEMERA_LAYER_DIR);
+  for (const entry of (env.NODE_PATH ?? '').split(':')) if (entry) optDirs.add(entry);
+  for (let dir = taskRoot; ; dir = dirname(dir)) {
+    optDirs.add(join(dir, 'node_modules'));
+    if (dirname(dir) === dir) break;
+  }
+  return {
+    taskRoot,
+    optDirs: [...optDirs],
+    runtimeDir: env.LAMBDA_RUNTIME_DIR,
+    tmpDir: intrinsics.tmpdir(),
+  };
+}
+
+/** The composed integrity check: every detector, baselined in the order their hooks require. */
+export interface IntegrityChecker {
+  /** Take every baseline (end of INIT). */
+  baseline(): void;
+  /** Everything that drifted since the baseline; never throws. */
+  check(): Drift[];
+  /** The detectors, in baseline order (for the init event). */
+  readonly detectors: readonly string[];
+}
+
+export function createIntegrityChecker(facts: DeploymentFacts = deploymentFacts()): IntegrityChecker {
+  // Order matters: process-hooks and resources install sentinel wrappers (timers, async_hooks,
+  // inspector, diagnostics_channel); the object-surface and module-cache baselines must record the
+  // wrapped functions, so they come after.
+  const detectors: Detector[] = [
+    createProcessHooksDetector(facts),
+    createResourcesDetector(facts),
+    createTmpFilesDetector(facts),
+    ...createObjectSurfaceDetectors(),
+    createModuleCacheDetector(facts),
+    createEnvVarsDetector(),
+  ];
+  return {
+    detectors: detectors.map((d) => d.name),
+    baseline() {
+      for (const detector of detectors) detector.baseline();
+    },
+    check() {
+      const drifts: Drift[] = [];
+      for (const detector of detectors) {
+        try {
+          for (const drift of detector.check()) drifts.push(drift);
+        } catch {
+          // A detector must not throw; if one does, that is itself a sign of tampering.
+          drifts.push({ path: `detector ${detector.name}`, kind: 'fault', detector: detector.name });
+        }
+      }
+      return drifts;
+    },
+  };
+}
+
+/** The drifts an event carries: bounded, secret-free (paths, kinds, detectors, detail). */
+export function reportableDrifts(drifts: readonly Drift[]): Drift[] {
+  return drifts.slice(0, MAX_REPORTED);
+}
