@@ -49,14 +49,18 @@ export function createIntegrityChecker(facts: DeploymentFacts = deploymentFacts(
   // Order matters: process-hooks and resources install sentinel wrappers (timers, async_hooks,
   // inspector, diagnostics_channel); the object-surface and module-cache baselines must record the
   // wrapped functions, so they come after.
+  const moduleCache = createModuleCacheDetector(facts);
   const detectors: Detector[] = [
     createProcessHooksDetector(facts),
     createResourcesDetector(facts),
     createTmpFilesDetector(facts),
-    ...createObjectSurfaceDetectors(),
-    createModuleCacheDetector(facts),
+    ...createObjectSurfaceDetectors({ lazyLoads: () => moduleCache.lazyLoads() }),
+    moduleCache,
     createEnvVarsDetector(),
   ];
+  // Checks run with the module cache first: the globals detector asks it whether the deployment
+  // lazily loaded modules since the last check (see ObjectSurfacesOptions.lazyLoads).
+  const checkOrder: Detector[] = [moduleCache, ...detectors.filter((d) => d !== moduleCache)];
   return {
     detectors: detectors.map((d) => d.name),
     baseline() {
@@ -64,7 +68,7 @@ export function createIntegrityChecker(facts: DeploymentFacts = deploymentFacts(
     },
     check() {
       const drifts: Drift[] = [];
-      for (const detector of detectors) {
+      for (const detector of checkOrder) {
         try {
           for (const drift of detector.check()) drifts.push(drift);
         } catch {

@@ -222,6 +222,8 @@ export interface ModuleCacheStats {
 /** The module-cache detector, which can also say how much it watches. */
 export interface ModuleCacheDetector extends Detector {
   stats(): ModuleCacheStats;
+  /** How many new deployment modules have been adopted since the baseline (lazy requires). */
+  lazyLoads(): number;
 }
 
 const DETECTOR = 'module-cache';
@@ -285,6 +287,7 @@ export function createModuleCacheDetector(
   let pathCache: ObjectSnapshot | undefined;
   let generation = 0;
   let baselineTaken = false;
+  let lazyLoadCount = 0;
 
   function snapshotEntry(file: string, module: unknown): EntryBaseline {
     let exportsValue: unknown;
@@ -478,6 +481,7 @@ export function createModuleCacheDetector(
       const entry = snapshotEntry(file, module);
       entry.seen = generation;
       adopt(entry);
+      lazyLoadCount += 1;
     } else {
       appendItem(out, makeDrift(entryPath(file), 'added', DETECTOR, { reason: verdict }));
     }
@@ -524,5 +528,5 @@ export function createModuleCacheDetector(
     return { modules: known.length, exportKeys, prototypeKeys, loaderKeys, descriptorsPerCheck: read };
   }
 
-  return ObjectFreeze({ name: DETECTOR, baseline, check, stats });
+  return ObjectFreeze({ name: DETECTOR, baseline, check, stats, lazyLoads: () => lazyLoadCount });
 }

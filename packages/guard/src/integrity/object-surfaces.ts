@@ -634,6 +634,14 @@ for (let i = 0; i < UNDICI_DISPATCHER.keys.length; i++) {
 export interface ObjectSurfacesOptions {
   /** The surfaces to consider (only those of the detector's group are used). */
   readonly surfaces?: readonly Surface[];
+  /**
+   * How many deployment modules have been lazily loaded since the baseline (the module-cache
+   * detector's count, checked first). A global *added* (never a replaced or removed one) in a check
+   * during which the deployment loaded new modules is that module's initialisation — zod v4 adds
+   * `__zod_globalConfig` when first required — and is adopted. A new global intercepts nothing by
+   * itself; every replacement of an existing binding is still drift.
+   */
+  readonly lazyLoads?: () => number;
 }
 
 interface WatchedAccessor {
@@ -718,7 +726,44 @@ export function createObjectSurfacesDetector(
   let eventEmitterPrototype: object | undefined;
   let baselineTaken = false;
 
+  /** Accessor → data transition whose value is exactly what the captured getter returns. */
+  const adoptLazyAccessor: ChangeJudge = (snapshot, key, old, now) => {
+    if (
+      old.flags === ABSENT ||
+      !(old.flags & ACCESSOR) ||
+      now.flags === ABSENT ||
+      now.flags & ACCESSOR ||
+      typeof old.first !== 'function'
+    ) {
+      return false;
+    }
+    let loaded: unknown;
+    try {
+      loaded = ReflectApply(old.first as (...args: never[]) => unknown, snapshot.target, []);
+    } catch {
+      return false;
+    }
+    if (!same(now.first, loaded)) return false;
+    adoptKey(snapshot, key, { flags: now.flags, first: now.first, second: now.second });
+    return true;
+  };
+  let lazyLoadsSeen = 0;
+  let lazyWindow = false;
   const judge: ChangeJudge = (snapshot, key, old, now) => {
+    if (
+      lazyWindow &&
+      snapshot.id === 'globalThis' &&
+      typeof key === 'string' &&
+      old.flags === ABSENT &&
+      now.flags !== ABSENT
+    ) {
+      adoptKey(snapshot, key, { flags: now.flags, first: now.first, second: now.second });
+      return true;
+    }
+    // Node's lazy exports of built-in modules (Node 20: util.TextEncoder, buffer.Blob, …): an accessor
+    // at the baseline that an ESM import or a read turned into the data property its getter installed.
+    if (group === 'builtins' && snapshot.id !== 'globalThis' && adoptLazyAccessor(snapshot, key, old, now))
+      return true;
     if (snapshot.id === 'globalThis') {
       // Node's lazy global: accessor at the baseline, now the data property its getter installed.
       if (
@@ -855,6 +900,9 @@ export function createObjectSurfacesDetector(
   function check(): Drift[] {
     const out = newList<Drift>();
     if (!baselineTaken) return out;
+    const loads = options.lazyLoads ? options.lazyLoads() : 0;
+    lazyWindow = loads > lazyLoadsSeen;
+    lazyLoadsSeen = loads;
     try {
       checkInto(out);
     } catch {
