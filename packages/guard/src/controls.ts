@@ -1,6 +1,5 @@
-import { type CodegenDecision, createCodegenControl } from './codegen.js';
+import type { CodegenDecision } from './codegen.js';
 import type { GuardControl, GuardServices } from './control.js';
-import { createIntegrityChecker, reportableDrifts } from './integrity/integrity-checker.js';
 import type { Policy } from './policy.js';
 
 /**
@@ -16,6 +15,8 @@ export function buildControls(policy: Readonly<Policy>): GuardControl[] {
 
 /** `codegen`: string-to-code during invocations (see codegen.ts for the sinks and the rule). */
 function codegenControl(action: 'block' | 'alert'): GuardControl {
+  // Loaded only when the control is on: a function that turns it off does not pay its INIT cost.
+  const { createCodegenControl } = require('./codegen.js') as typeof import('./codegen.js');
   let services: GuardServices | undefined;
   let info: Record<string, unknown> = {};
   const control = createCodegenControl({
@@ -66,6 +67,8 @@ function codegenControl(action: 'block' | 'alert'): GuardControl {
  * environment so the next request is served by a clean one; `alert` reports each change once.
  */
 function integrityControl(action: 'recycle' | 'alert'): GuardControl {
+  const { createIntegrityChecker, reportableDrifts } =
+    require('./integrity/integrity-checker.js') as typeof import('./integrity/integrity-checker.js');
   const checker = createIntegrityChecker();
   let services: GuardServices | undefined;
   const reported = new Set<string>();
