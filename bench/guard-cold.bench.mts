@@ -34,6 +34,18 @@ const variants = [
     },
   },
   { name: 'protect() in the handler module', def: { codeDir: fixture('protected'), environment: quiet } },
+  // The engine alone: every control off (codegen and integrity are not even loaded).
+  {
+    name: 'protect(), mode "off" (engine only)',
+    def: { codeDir: fixture('protected'), environment: { ...quiet, EPHEMERA_MODE: 'off' } },
+  },
+  {
+    name: 'register, mode "off" (engine only)',
+    def: {
+      codeDir: fixture('plain'),
+      environment: { ...quiet, EPHEMERA_MODE: 'off', NODE_OPTIONS: `--require ${register}` },
+    },
+  },
 ];
 
 const lab = await createLab({
