@@ -113,11 +113,6 @@ export class Guard {
     });
   }
 
-  /** The telemetry the guard writes to (controls report through `GuardServices`). */
-  get telemetry(): Telemetry {
-    return this.#telemetry;
-  }
-
   /** Milliseconds since the guard initialised (the environment's age as the guard sees it). */
   ageMs(): number {
     return intrinsics.dateNow() - this.startedAt;
@@ -168,11 +163,6 @@ export class Guard {
         detail: { reason, why: this.runtimeHook.reason },
       });
     }
-  }
-
-  /** The recycle that is pending, if any. */
-  get recyclePending(): RecycleReason | undefined {
-    return this.#pendingRecycle;
   }
 
   /** Report the guard's own fault as an event (never throws). */
@@ -272,5 +262,3 @@ export class Guard {
 export function resetSharedGuardForTests(): void {
   shared = undefined;
 }
-
-export { GuardError };

