@@ -1,12 +1,19 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { CorrelatorErrorCodes } from '../../correlator/src/errors.js';
 import { GuardErrorCodes } from '../../guard/src/errors.js';
 import { LabErrorCodes } from '../../lab/src/errors.js';
+import { CliErrorCodes } from '../src/errors.js';
 
 const DOC = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
 const documented = new Set([...DOC.matchAll(/^## (EPHEMERA_ERR_[A-Z0-9_]+)$/gm)].map((m) => m[1]));
-const registries = { guard: GuardErrorCodes, lab: LabErrorCodes };
+const registries: Record<string, Record<string, string>> = {
+  guard: GuardErrorCodes,
+  lab: LabErrorCodes,
+  correlator: CorrelatorErrorCodes,
+  cli: CliErrorCodes,
+};
 
 describe('error codes and docs/errors.md', () => {
   for (const [name, registry] of Object.entries(registries)) {

@@ -8,6 +8,14 @@ export const GuardErrorCodes = {
   EPHEMERA_ERR_GUARD_FAULT: 'The guard itself failed while protecting an invocation.',
   EPHEMERA_ERR_CODEGEN_BLOCKED:
     'Code generation from a string carrying event input was refused during an invocation.',
+  EPHEMERA_ERR_EGRESS_BLOCKED: 'An outbound connection to a destination outside egress.allow was refused.',
+  EPHEMERA_ERR_FS_BLOCKED: 'A file-system access outside the fs allow-lists was refused.',
+  EPHEMERA_ERR_CHILD_PROCESS_BLOCKED: 'Starting a child process outside childProcess.allow was refused.',
+  EPHEMERA_ERR_INTERNALS_BLOCKED:
+    'An inspector session, eval worker, native addon loaded after INIT or process.binding call was refused.',
+  EPHEMERA_ERR_BLOCKED: 'The event firewall refused an event carrying hostile input (non-HTTP events).',
+  EPHEMERA_ERR_INIT_PATCH: 'A package not allowed by integrity.initPatches patched the runtime during INIT.',
+  EPHEMERA_ERR_HARDEN: 'integrity.harden could not be applied (for example `ses` is not installed).',
 } as const;
 
 export type GuardErrorCode = keyof typeof GuardErrorCodes;

@@ -23,12 +23,15 @@ export const INTEGRITY_ACTIONS = ['recycle', 'alert', 'off'] as const;
 export type IntegrityAction = (typeof INTEGRITY_ACTIONS)[number];
 export const EGRESS_ACTIONS = ['block', 'alert', 'learn', 'off'] as const;
 export type EgressAction = (typeof EGRESS_ACTIONS)[number];
+export const HARDEN_SETTINGS = ['off', 'builtins', 'ses'] as const;
+/** What `integrity.harden` freezes at the end of INIT. */
+export type HardenSetting = (typeof HARDEN_SETTINGS)[number];
 
 /** A fully resolved policy: every field present, every control in object form with an explicit action. */
 export interface Policy {
   readonly mode: Action;
-  readonly codegen: { readonly action: Action };
-  readonly integrity: { readonly action: IntegrityAction };
+  readonly codegen: { readonly action: Action; readonly nodeFlag: boolean };
+  readonly integrity: { readonly action: IntegrityAction; readonly harden: HardenSetting };
   readonly lifecycle: {
     readonly maxAgeSeconds: number | null;
     readonly maxInvocations: number | null;
@@ -36,8 +39,14 @@ export interface Policy {
     readonly cleanTmp: boolean;
   };
   readonly egress: { readonly action: EgressAction; readonly allow: readonly string[] };
-  readonly fs: { readonly action: Action };
+  readonly fs: {
+    readonly action: Action;
+    readonly read: readonly string[];
+    readonly write: readonly string[];
+    readonly readSource: boolean;
+  };
   readonly childProcess: { readonly action: Action; readonly allow: readonly string[] };
+  readonly internals: { readonly action: Action };
   readonly firewall: { readonly action: Action };
   readonly telemetry: {
     readonly stdout: boolean;
@@ -48,9 +57,10 @@ export interface Policy {
     readonly batchSize: number;
   };
   readonly failClosed: boolean;
+  readonly nodePermissions: boolean;
 }
 
-export type ControlName = Exclude<keyof Policy, 'mode' | 'failClosed'>;
+export type ControlName = Exclude<keyof Policy, 'mode' | 'failClosed' | 'nodePermissions'>;
 
 /**
  * What users may write (the JSON-compatible contract). `resolvePolicy` accepts `unknown` and validates
@@ -58,14 +68,17 @@ export type ControlName = Exclude<keyof Policy, 'mode' | 'failClosed'>;
  */
 export type PolicyInput = {
   mode?: Action;
-  codegen?: Action | { action?: Action };
-  integrity?: IntegrityAction | { action?: IntegrityAction };
+  codegen?: Action | { action?: Action; nodeFlag?: boolean };
+  integrity?: IntegrityAction | { action?: IntegrityAction; harden?: HardenSetting };
   lifecycle?:
     | 'off'
     | { maxAgeSeconds?: number | null; maxInvocations?: number | null; jitter?: number; cleanTmp?: boolean };
   egress?: EgressAction | { action?: EgressAction; allow?: readonly string[] };
-  fs?: Action | { action?: Action };
+  fs?:
+    | Action
+    | { action?: Action; read?: readonly string[]; write?: readonly string[]; readSource?: boolean };
   childProcess?: Action | { action?: Action; allow?: readonly string[] };
+  internals?: Action | { action?: Action };
   firewall?: Action | { action?: Action };
   telemetry?:
     | 'off'
@@ -78,6 +91,7 @@ export type PolicyInput = {
         batchSize?: number;
       };
   failClosed?: boolean;
+  nodePermissions?: boolean;
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -145,14 +159,26 @@ export const POLICY_SCHEMA: Readonly<Record<keyof Policy, KeySpec>> = deepFreeze
     kind: 'control',
     actions: ACTIONS,
     fromMode: SAME_AS_MODE,
-    fields: {},
+    fields: {
+      nodeFlag: {
+        rule: { kind: 'boolean' },
+        default: false,
+        doc: "exec-wrapper mode: also start Node with --disallow-code-generation-from-strings (refuses all string-to-code, at INIT too: breaks ajv, lodash.template and the guard's own data-literal allowance)",
+      },
+    },
     doc: 'code generation from strings at invoke time (eval, Function, vm)',
   },
   integrity: {
     kind: 'control',
     actions: INTEGRITY_ACTIONS,
     fromMode: { block: 'recycle', alert: 'alert', off: 'off' },
-    fields: {},
+    fields: {
+      harden: {
+        rule: { kind: 'enum', values: HARDEN_SETTINGS },
+        default: 'off',
+        doc: 'at the end of INIT, freeze the intrinsics, built-in module exports and global bindings (`builtins`), or run SES lockdown() (`ses`, needs the `ses` package installed)',
+      },
+    },
     doc: 'after each invocation, compare the runtime with the baseline taken at init; recycle on drift',
   },
   lifecycle: {
@@ -199,7 +225,23 @@ export const POLICY_SCHEMA: Readonly<Record<keyof Policy, KeySpec>> = deepFreeze
     kind: 'control',
     actions: ACTIONS,
     fromMode: SAME_AS_MODE,
-    fields: {},
+    fields: {
+      read: {
+        rule: { kind: 'list', of: 'path' },
+        default: ['/'],
+        doc: "paths the function may read after INIT (always refused: /proc/self/environ, /proc/self/mem and, unless `readSource`, the function's own code)",
+      },
+      write: {
+        rule: { kind: 'list', of: 'path' },
+        default: ['/tmp'],
+        doc: 'paths the function may write, create, rename or delete',
+      },
+      readSource: {
+        rule: { kind: 'boolean' },
+        default: false,
+        doc: "allow reading the function's own code (LAMBDA_TASK_ROOT, /opt) after INIT",
+      },
+    },
     doc: 'file-system access an implant needs',
   },
   childProcess: {
@@ -214,6 +256,13 @@ export const POLICY_SCHEMA: Readonly<Record<keyof Policy, KeySpec>> = deepFreeze
       },
     },
     doc: 'starting child processes',
+  },
+  internals: {
+    kind: 'control',
+    actions: ACTIONS,
+    fromMode: SAME_AS_MODE,
+    fields: {},
+    doc: 'inspector sessions, eval workers, native addons loaded after INIT, process.binding',
   },
   firewall: {
     kind: 'control',
@@ -253,6 +302,12 @@ export const POLICY_SCHEMA: Readonly<Record<keyof Policy, KeySpec>> = deepFreeze
     default: false,
     doc: 'when the guard itself fails, fail the invocation instead of letting it run unprotected',
   },
+  nodePermissions: {
+    kind: 'setting',
+    rule: { kind: 'boolean' },
+    default: true,
+    doc: 'exec-wrapper mode: also start Node with its permission model (fs writes, child processes, workers, inspector), enforced by Node itself',
+  },
 });
 
 /** How an environment variable's text becomes a value (then checked by the rule at its `path`). */
@@ -276,7 +331,14 @@ export const POLICY_ENV_VARIABLES: readonly PolicyEnvVariable[] = deepFreeze([
   },
   { variable: 'EPHEMERA_MODE', path: 'mode', parse: 'enum', doc: 'mode' },
   { variable: 'EPHEMERA_CODEGEN', path: 'codegen.action', parse: 'enum', doc: 'codegen action' },
+  {
+    variable: 'EPHEMERA_CODEGEN_NODE_FLAG',
+    path: 'codegen.nodeFlag',
+    parse: 'boolean',
+    doc: 'codegen Node flag',
+  },
   { variable: 'EPHEMERA_INTEGRITY', path: 'integrity.action', parse: 'enum', doc: 'integrity action' },
+  { variable: 'EPHEMERA_HARDEN', path: 'integrity.harden', parse: 'enum', doc: 'integrity hardening' },
   {
     variable: 'EPHEMERA_MAX_AGE_SECONDS',
     path: 'lifecycle.maxAgeSeconds',
@@ -299,12 +361,21 @@ export const POLICY_ENV_VARIABLES: readonly PolicyEnvVariable[] = deepFreeze([
   { variable: 'EPHEMERA_EGRESS', path: 'egress.action', parse: 'enum', doc: 'egress action' },
   { variable: 'EPHEMERA_EGRESS_ALLOW', path: 'egress.allow', parse: 'list', doc: 'egress allow-list' },
   { variable: 'EPHEMERA_FS', path: 'fs.action', parse: 'enum', doc: 'fs action' },
+  { variable: 'EPHEMERA_FS_READ', path: 'fs.read', parse: 'list', doc: 'fs read allow-list' },
+  { variable: 'EPHEMERA_FS_WRITE', path: 'fs.write', parse: 'list', doc: 'fs write allow-list' },
   {
     variable: 'EPHEMERA_CHILD_PROCESS',
     path: 'childProcess.action',
     parse: 'enum',
     doc: 'childProcess action',
   },
+  {
+    variable: 'EPHEMERA_CHILD_PROCESS_ALLOW',
+    path: 'childProcess.allow',
+    parse: 'list',
+    doc: 'childProcess allow-list',
+  },
+  { variable: 'EPHEMERA_INTERNALS', path: 'internals.action', parse: 'enum', doc: 'internals action' },
   { variable: 'EPHEMERA_FIREWALL', path: 'firewall.action', parse: 'enum', doc: 'firewall action' },
   {
     variable: 'EPHEMERA_TELEMETRY_STDOUT',
@@ -330,6 +401,12 @@ export const POLICY_ENV_VARIABLES: readonly PolicyEnvVariable[] = deepFreeze([
     path: 'failClosed',
     parse: 'boolean',
     doc: 'fail closed on guard faults',
+  },
+  {
+    variable: 'EPHEMERA_NODE_PERMISSIONS',
+    path: 'nodePermissions',
+    parse: 'boolean',
+    doc: "Node's permission model in exec-wrapper mode",
   },
 ]);
 
@@ -725,13 +802,19 @@ export function summarisePolicy(p: Policy): Record<string, unknown> {
   return {
     mode: p.mode,
     codegen: p.codegen.action,
+    codegenNodeFlag: p.codegen.nodeFlag,
     integrity: p.integrity.action,
+    harden: p.integrity.harden,
     lifecycle: { ...p.lifecycle },
     egress: p.egress.action,
     egressAllow: [...p.egress.allow],
     fs: p.fs.action,
+    fsRead: [...p.fs.read],
+    fsWrite: [...p.fs.write],
+    fsReadSource: p.fs.readSource,
     childProcess: p.childProcess.action,
     childProcessAllow: [...p.childProcess.allow],
+    internals: p.internals.action,
     firewall: p.firewall.action,
     telemetry: {
       stdout: p.telemetry.stdout,
@@ -742,6 +825,7 @@ export function summarisePolicy(p: Policy): Record<string, unknown> {
       batchSize: p.telemetry.batchSize,
     },
     failClosed: p.failClosed,
+    nodePermissions: p.nodePermissions,
   };
 }
 
