@@ -114,7 +114,7 @@ describe('ephemera lab start', () => {
   });
 });
 
-describe('ephemera demo (the lab demo)', () => {
+describe('ephemera lab demo', () => {
   it('shows cold starts on a burst, warm reuse after it, and idle reaping on the scaled clock', async () => {
     const { runLabDemo } = await import('../src/lab-demo.js');
     const lines: string[] = [];

@@ -156,6 +156,7 @@ export class ExecutionEnvironment {
     this.emit('environment-created', {
       initializationType: this.initializationType,
       sandbox: this.sandboxDir,
+      logStream: this.logStream.name,
     });
     this.spawnRuntime();
   }
