@@ -16,13 +16,14 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
 
 /** Fixed timestamps keep the zip reproducible: the same build gives the same bytes. */
 const DOS_DATE_1980_01_01 = (0 << 9) | (1 << 5) | 1;
 /** The guard package's directory (this file runs from dist/). */
-const PACKAGE_DIR = resolve(__dirname, '..');
+// From __filename, not __dirname: tsx (tests) sets only __filename when it loads this file from src/.
+const PACKAGE_DIR = resolve(dirname(__filename), '..');
 
 /** Assemble the layer directory and its zip; returns their paths. */
 export function buildLayer(outDir: string = join(PACKAGE_DIR, 'layer-build')): { dir: string; zip: string } {

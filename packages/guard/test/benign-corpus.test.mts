@@ -641,9 +641,12 @@ describe('benign corpus: real functions under the guard, 1,000+ warm invocations
         environment: {
           ...fn.environment,
           NODE_OPTIONS: `--require ${REGISTER}`,
-          // Default policy, except the lifecycle limits: only integrity may recycle here.
+          // Default policy, except the lifecycle limits (only integrity may recycle here) and the
+          // egress allow-list, which names the loopback stand-ins for the functions' real upstreams
+          // (DynamoDB, PostgreSQL, HTTP services) as a user names theirs.
           EPHEMERA_MAX_INVOCATIONS: 'off',
           EPHEMERA_MAX_AGE_SECONDS: 'off',
+          EPHEMERA_EGRESS_ALLOW: '*.amazonaws.com,127.0.0.1',
         },
       })),
     });
