@@ -1,13 +1,19 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { LabError } from '@ephemera/lab';
+import { CORRELATE_USAGE, runCorrelate } from './correlate.js';
+import { DEMO_USAGE, DemoUsageError, parseDemoFlags, runDemo } from './demo.js';
+import { CliError } from './errors.js';
 import { runLabDemo } from './lab-demo.js';
 import { labStart } from './lab-start.js';
+import { POLICY_SUGGEST_USAGE, runPolicySuggestCommand } from './policy-suggest.js';
+import { runScanCommand, SCAN_USAGE } from './scan/command.js';
 
 const USAGE = `usage: ephemera <command> [options]
 
 commands:
-  demo                               run the lab demo (a burst of requests against a real runtime)
+${DEMO_USAGE}
+  lab demo                           a short tour of the lab (bursts, warm reuse, freezing, reaping)
   lab start [options]                serve functions locally with the real aws-lambda-ric
       --template FILE                a SAM template (AWS::Serverless::Function resources)
       --function DIR --handler H     one function: its code directory and FILE.EXPORT handler
@@ -16,6 +22,9 @@ commands:
       --clock-scale N                lab seconds per real second for lifecycle timers (default 1)
       --no-freeze                    do not SIGSTOP environments between invocations
       --events                       print lab events as JSON lines on stdout
+${CORRELATE_USAGE}
+${SCAN_USAGE}
+${POLICY_SUGGEST_USAGE}
   help                               this text`;
 
 /** A usage mistake: printed with the usage, exit code 2. */
@@ -35,10 +44,27 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (command === 'demo') {
-    if (rest.length > 0) throw new UsageError(`demo takes no arguments (got ${rest.join(' ')})`);
+    const { values } = parseArgs({
+      args: rest,
+      strict: true,
+      options: {
+        arms: { type: 'string' },
+        victims: { type: 'string' },
+        duration: { type: 'string' },
+        'time-scale': { type: 'string' },
+        seed: { type: 'string' },
+        out: { type: 'string' },
+      },
+    });
+    await runDemo(parseDemoFlags(values));
+    return 0;
+  }
+  if (command === 'lab' && rest[0] === 'demo') {
+    if (rest.length > 1) throw new UsageError(`lab demo takes no arguments (got ${rest.slice(1).join(' ')})`);
     await runLabDemo();
     return 0;
   }
+  if (command === 'correlate') return runCorrelate(rest);
   if (command === 'lab' && rest[0] === 'start') {
     const { values } = parseArgs({
       args: rest.slice(1),
@@ -77,6 +103,13 @@ async function main(argv: string[]): Promise<number> {
     );
     return 0;
   }
+  if (command === 'scan') return runScanCommand(rest, (text) => console.log(text));
+  if (command === 'policy' && rest[0] === 'suggest')
+    return runPolicySuggestCommand(
+      rest.slice(1),
+      (text) => console.log(text),
+      (text) => console.error(text),
+    );
   throw new UsageError(`unknown command: ${argv.join(' ')}`);
 }
 
@@ -87,10 +120,16 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     if (
       err instanceof UsageError ||
+      err instanceof DemoUsageError ||
       (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))
     ) {
       console.error(`ephemera: ${(err as Error).message}\n\n${USAGE}`);
       process.exitCode = 2;
+    } else if (err instanceof CliError) {
+      console.error(
+        `ephemera: ${err.code}: ${err.message}${err.code === 'EPHEMERA_ERR_CLI_USAGE' ? `\n\n${USAGE}` : ''}`,
+      );
+      process.exitCode = err.exitCode;
     } else if (err instanceof LabError) {
       console.error(`ephemera: ${err.code}: ${err.message}`);
       process.exitCode = 1;

@@ -1,9 +1,11 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createCorrelator } from '@ephemera/correlator';
 import { buildLayer } from '@ephemera/guard/layer-build';
 import {
   ARM_SPECS,
+  type ArmObserverFactory,
   type ArmProgress,
   DEMO_ARMS,
   type DemoArm,
@@ -30,6 +32,36 @@ export const DEMO_USAGE = `  demo [options]                     reproduce the wa
       --time-scale X                 lab seconds per real second (default 360: 2 h in 20 s per arm)
       --seed S                       traffic seed; the same seed sends the same traffic (default 1)
       --out DIR                      where ephemera-report.html and ephemera-results.json go (default ./ephemera-demo)`;
+
+/**
+ * The correlator arm: every guarded arm's environments stream their guard events (their stdout, as
+ * CloudWatch Logs would carry them) to a correlator with its own SQLite file; its incidents join
+ * the arm's results.
+ */
+export const correlatorObserver: ArmObserverFactory = async (arm, lab, workDir) => {
+  if (!ARM_SPECS[arm].guarded) return undefined;
+  const correlator = await createCorrelator({ db: join(workDir, `${arm}-correlator.db`) });
+  const feed = correlator.attachLab(lab);
+  return {
+    async finish() {
+      await feed.flush();
+      await feed.detach();
+      const found = await correlator.incidents();
+      await correlator.close();
+      return {
+        incidents: found.map((i) => ({
+          rule: i.rule,
+          severity: i.severity,
+          title: i.title,
+          sources: i.sources,
+          environments: i.environments.length,
+          requestIds: i.requestIds.length,
+          events: i.eventCount,
+        })),
+      };
+    },
+  };
+};
 
 /** A usage mistake in demo flags: the message names the flag, the value and what is accepted. */
 export class DemoUsageError extends Error {}
@@ -123,6 +155,7 @@ export async function runDemo(
       timeScale: options.timeScale,
       seed: options.seed,
       layerDir,
+      observe: correlatorObserver,
       onArmStart: (arm, index, total) => {
         lastLine = 0;
         progress.write(`[${index + 1}/${total}] ${ARM_SPECS[arm].label} — ${ARM_SPECS[arm].setup}\n`);

@@ -17,6 +17,17 @@ export { IMPLANT_VARIANTS, type ImplantVariant, implantPayload } from './scenari
 export { buildPlan, type PlanOptions, type TrafficPlan } from './scenario/plan.js';
 export { luhnValid } from './scenario/random.js';
 export { renderReport } from './scenario/report.js';
-export type { ArmProgress, ArmResult, EnvironmentLane } from './scenario/run.js';
+export {
+  type ArmObserverFactory,
+  type ArmProgress,
+  type ArmResult,
+  ATTACKER_ADDRESS,
+  type EnvironmentLane,
+  type IncidentSummary,
+  type ObserverSummary,
+  VICTIM_DIR,
+  VICTIM_FUNCTION,
+  victimAddress,
+} from './scenario/run.js';
 export { runScenario, type ScenarioOptions, type ScenarioResult } from './scenario/scenario.js';
 export { labDuration, labTime, renderTable } from './scenario/table.js';

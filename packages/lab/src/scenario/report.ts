@@ -9,7 +9,7 @@ import { labDuration, labTime, resultRows } from './table.js';
  */
 export function renderReport(result: ScenarioResult): string {
   const { header, rows } = resultRows(result);
-  const table = `<table class="summary"><thead><tr>${header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
+  const table = `<table class="summary results"><thead><tr>${header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
     .map(
       (r, i) =>
         `<tr data-arm="${esc(result.arms[i]?.arm ?? '')}">${r.map((c, j) => (j === 0 ? `<th scope="row">${esc(c)}</th>` : `<td>${esc(c)}</td>`)).join('')}</tr>`,
@@ -94,6 +94,7 @@ function armSection(arm: ArmResult, result: ScenarioResult, lastWave: number): s
 <p class="setup">${esc(arm.setup)}</p>
 <p class="headline">${headline(arm)}</p>
 ${timeline(arm, result, lastWave)}
+${incidents(arm)}
 ${failures}
 </section>`;
 }
@@ -184,6 +185,19 @@ function laneSvg(lane: EnvironmentLane, top: number, x: (t: number) => number, e
   return out.join('');
 }
 
+function incidents(arm: ArmResult): string {
+  if (arm.observed === null) return '';
+  if (arm.observed.incidents.length === 0)
+    return '<p class="note incidents">The correlator watching this arm raised no incident.</p>';
+  const rows = arm.observed.incidents
+    .map(
+      (i) =>
+        `<tr data-rule="${esc(i.rule)}"><th scope="row">${esc(i.rule)}</th><td>${esc(i.severity)}</td><td class="title">${esc(i.title)}</td><td>${esc(i.sources.join(', ') || '-')}</td><td>${i.environments}</td><td>${i.requestIds}</td><td>${i.events}</td></tr>`,
+    )
+    .join('');
+  return `<h3>Correlator incidents</h3><table class="summary incidents"><thead><tr><th>rule</th><th>severity</th><th>title</th><th>sources</th><th>environments</th><th>request ids</th><th>evidence events</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
 function esc(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -228,6 +242,8 @@ svg.timeline { display: block; background: #fbfcfd; border: 1px solid #eef0f3; b
 .end-reaped, .end-retired { fill: #8a93a3; color: #8a93a3; }
 .end-crashed { fill: #e08a00; color: #e08a00; }
 .stolen-line { fill: none; stroke: var(--bad); stroke-width: 2; }
+h3 { font-size: 15px; margin: 14px 0 4px; }
+.summary td.title { text-align: left; white-space: normal; }
 .legend ul { margin: 0; padding-left: 18px; }
 .swatch { display: inline-block; width: 22px; height: 10px; border-radius: 2px; vertical-align: middle; }
 .swatch.clean { background: #6f8fb8; } .swatch.init { background: #c8d6e8; } .swatch.infected { background: #d9534f; }

@@ -28,7 +28,32 @@ export interface ArmRunOptions {
   maxAgeLabSeconds: number;
   nodePath?: string;
   onProgress?: (progress: ArmProgress) => void;
+  /** Watches the arm's lab (e.g. a correlator fed its log streams); its summary joins the result. */
+  observe?: ArmObserverFactory;
 }
+
+/** One incident as the demo reports it (from a correlator watching the arm). */
+export interface IncidentSummary {
+  rule: string;
+  severity: string;
+  title: string;
+  sources: string[];
+  environments: number;
+  requestIds: number;
+  events: number;
+}
+
+/** What an observer of an arm found. */
+export interface ObserverSummary {
+  incidents: IncidentSummary[];
+}
+
+/** Attach to an arm's lab after it starts; `finish` runs after the traffic, before the lab closes. */
+export type ArmObserverFactory = (
+  arm: DemoArm,
+  lab: Lab,
+  workDir: string,
+) => Promise<{ finish(): Promise<ObserverSummary> } | undefined>;
 
 export interface ArmProgress {
   arm: DemoArm;
@@ -85,6 +110,8 @@ export interface ArmResult {
   /** Guard events by `type:control` (detection, block, alert). */
   guardEvents: Record<string, number>;
   lanes: EnvironmentLane[];
+  /** What the arm's observer (the correlator, in `ephemera demo`) found; null without one. */
+  observed: ObserverSummary | null;
   /** Cumulative stolen cards: [lab seconds, total]. */
   stolenSeries: [number, number][];
   wallSeconds: number;
@@ -100,14 +127,37 @@ interface VictimOutcome {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * Victims' clients retry a throttled (429) request with exponential backoff up to 1 s, for about
+ * 25 real seconds in all, as API clients and the AWS SDKs do; a request that still fails counts as
+ * failed. Retries are reported per arm (`throttledRetries`).
+ */
+const VICTIM_RETRIES = 30;
+
+/**
+ * Source addresses: Linux routes all of 127.0.0.0/8 to loopback, so each victim and the attacker
+ * connect from their own address and the function (and the guard, and the correlator) see distinct
+ * API Gateway source IPs, as on AWS.
+ */
+export const ATTACKER_ADDRESS = '127.66.6.6';
+export function victimAddress(index: number): string {
+  return `127.1.${(index >> 8) & 255}.${(index & 255) === 0 ? 254 : index & 255}`;
+}
+
 /** POST `body` once; resolves with the status and text (status 0 when the connection failed). */
-function postOnce(url: URL, body: string, agent: Agent): Promise<{ status: number; text: string }> {
+function postOnce(
+  url: URL,
+  body: string,
+  agent: Agent,
+  localAddress: string,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve) => {
     const req = request(
       url,
       {
         method: 'POST',
         agent,
+        localAddress,
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
       },
       (res) => {
@@ -130,14 +180,15 @@ async function post(
   body: string,
   agent: Agent,
   retry429: number,
+  localAddress: string,
 ): Promise<{ status: number; text: string; retries: number; ms: number }> {
   const started = performance.now();
   let retries = 0;
   for (;;) {
-    const res = await postOnce(url, body, agent);
+    const res = await postOnce(url, body, agent, localAddress);
     if (res.status === 429 && retries < retry429) {
       retries += 1;
-      await sleep(Math.min(400, 25 * 2 ** retries));
+      await sleep(Math.min(1000, 25 * 2 ** retries));
       continue;
     }
     return { ...res, retries, ms: performance.now() - started };
@@ -190,10 +241,15 @@ export async function runArm(arm: DemoArm, options: ArmRunOptions): Promise<ArmR
       ],
       clockScale: timeScale,
       idleTimeoutSeconds: options.idleTimeoutSeconds,
+      // Requests go to the least recently used warm environment: traffic (the attacker's keep-warm
+      // rounds included) spreads over every environment the function has, as a keep-warm tool
+      // that sends one ping per environment intends.
+      reuse: 'lru',
       ...(options.nodePath ? { nodePath: options.nodePath } : {}),
     });
     const running = lab;
     labStart = running.clock.now();
+    const observer = options.observe ? await options.observe(arm, running, options.workDir) : undefined;
     running.events.on('event', (e: LabEvent) => labEvents.push(e));
     running.events.on('log', (l: LabLogLine) => {
       if (!l.line.startsWith('{"ephemera":1')) return;
@@ -204,7 +260,8 @@ export async function runArm(arm: DemoArm, options: ArmRunOptions): Promise<ArmR
       }
     });
     const url = new URL(`${running.url}${VICTIM_ROUTE}`);
-    const agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
+    // One connection per request (no keep-alive races with the front's idle timeout).
+    const agent = new Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
     const outcomes: VictimOutcome[] = [];
     const attackStatuses: number[] = [];
     const attackLatencies: number[] = [];
@@ -218,7 +275,13 @@ export async function runArm(arm: DemoArm, options: ArmRunOptions): Promise<ArmR
         run: async () => {
           victimsSent += 1;
           const { userId, name, cardNumber, expiry } = victim;
-          const r = await post(url, JSON.stringify({ userId, name, cardNumber, expiry }), agent, 8);
+          const r = await post(
+            url,
+            JSON.stringify({ userId, name, cardNumber, expiry }),
+            agent,
+            VICTIM_RETRIES,
+            victimAddress(victim.index),
+          );
           outcomes.push({
             victim,
             status: r.status,
@@ -233,7 +296,7 @@ export async function runArm(arm: DemoArm, options: ArmRunOptions): Promise<ArmR
         run: () =>
           Promise.all(
             wave.variants.map(async (variant) => {
-              const r = await post(url, implantPayload(variant, collectorPort), agent, 0);
+              const r = await post(url, implantPayload(variant, collectorPort), agent, 0, ATTACKER_ADDRESS);
               attackStatuses.push(r.status);
               attackLatencies.push(r.ms);
             }),
@@ -243,7 +306,9 @@ export async function runArm(arm: DemoArm, options: ArmRunOptions): Promise<ArmR
         at,
         run: () =>
           Promise.all(
-            Array.from({ length: options.reservedConcurrency }, () => post(url, KEEP_WARM_BODY, agent, 0)),
+            Array.from({ length: options.reservedConcurrency }, () =>
+              post(url, KEEP_WARM_BODY, agent, 0, ATTACKER_ADDRESS),
+            ),
           ),
       })),
     ].sort((a, b) => a.at - b.at);
@@ -272,6 +337,7 @@ export async function runArm(arm: DemoArm, options: ArmRunOptions): Promise<ArmR
       clearInterval(progress);
     }
     const endAt = labSeconds();
+    const observed = observer ? await observer.finish() : null;
     agent.destroy();
     await running.close();
     return summarise(arm, {
@@ -284,6 +350,7 @@ export async function runArm(arm: DemoArm, options: ArmRunOptions): Promise<ArmR
       guardLines,
       labStart,
       endAt,
+      observed,
       wallSeconds: (performance.now() - wallStart) / 1000,
     });
   } finally {
@@ -304,6 +371,7 @@ function summarise(
     guardLines: { environment: string; event: Record<string, unknown>; at: number }[];
     labStart: number;
     endAt: number;
+    observed: ObserverSummary | null;
     wallSeconds: number;
   },
 ): ArmResult {
@@ -430,6 +498,7 @@ function summarise(
     recycles,
     guardEvents,
     lanes: [...lanes.values()],
+    observed: data.observed,
     stolenSeries,
     wallSeconds: Math.round(data.wallSeconds * 10) / 10,
   };

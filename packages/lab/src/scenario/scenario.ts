@@ -5,7 +5,7 @@ import { LabError } from '../errors.js';
 import { ARM_SPECS, DEMO_ARMS, type DemoArm } from './arms.js';
 import { IMPLANT_VARIANTS } from './implants.js';
 import { buildPlan } from './plan.js';
-import { type ArmProgress, type ArmResult, runArm } from './run.js';
+import { type ArmObserverFactory, type ArmProgress, type ArmResult, runArm } from './run.js';
 
 /** Options of the warm-container attack scenario (`ephemera demo`). */
 export interface ScenarioOptions {
@@ -33,6 +33,8 @@ export interface ScenarioOptions {
   /** Lifecycle arm's age limit, lab seconds. Default 900 (15 minutes). */
   maxAgeSeconds?: number;
   nodePath?: string;
+  /** Watches each arm's lab (the CLI attaches a correlator to the guarded arms). */
+  observe?: ArmObserverFactory;
   onArmStart?: (arm: DemoArm, index: number, total: number) => void;
   onProgress?: (progress: ArmProgress) => void;
   onArmEnd?: (result: ArmResult) => void;
@@ -142,6 +144,7 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
         maxAgeLabSeconds: maxAgeSeconds,
         ...(options.nodePath ? { nodePath: options.nodePath } : {}),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        ...(options.observe ? { observe: options.observe } : {}),
       });
       results.push(result);
       options.onArmEnd?.(result);

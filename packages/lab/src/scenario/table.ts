@@ -37,6 +37,7 @@ export function resultRows(result: ScenarioResult): { header: string[]; rows: st
     'attack ok/refused/429',
     'recycles',
     'guard events',
+    'correlator incidents',
   ];
   const rows = result.arms.map((a: ArmResult) => [
     a.label,
@@ -51,6 +52,14 @@ export function resultRows(result: ScenarioResult): { header: string[]; rows: st
     `${a.attack.accepted}/${a.attack.refused}/${a.attack.throttled}${a.attack.failed > 0 ? ` (+${a.attack.failed} failed)` : ''}`,
     countsText(a.recycles),
     countsText(a.guardEvents),
+    a.observed === null
+      ? 'not watched'
+      : countsText(
+          a.observed.incidents.reduce<Record<string, number>>((acc, i) => {
+            acc[i.rule] = (acc[i.rule] ?? 0) + 1;
+            return acc;
+          }, {}),
+        ),
   ]);
   return { header, rows };
 }
