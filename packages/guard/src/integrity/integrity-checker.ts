@@ -37,8 +37,12 @@ export function deploymentFacts(env: NodeJS.ProcessEnv = process.env): Deploymen
 
 /** The composed integrity check: every detector, baselined in the order their hooks require. */
 export interface IntegrityChecker {
-  /** Take every baseline (end of INIT). */
-  baseline(): void;
+  /**
+   * Take every baseline (end of INIT). `afterHooks` runs once the sentinel and timer wrappers are in
+   * place and before any object surface is recorded: hardening goes there, so that the wrappers are
+   * frozen with the rest and the frozen state is the baseline (freezing is not drift).
+   */
+  baseline(afterHooks?: () => void): void;
   /** Everything that drifted since the baseline; never throws. */
   check(): Drift[];
   /** The detectors, in baseline order (for the init event). */
@@ -50,6 +54,7 @@ export function createIntegrityChecker(facts: DeploymentFacts = deploymentFacts(
   // inspector, diagnostics_channel); the object-surface and module-cache baselines must record the
   // wrapped functions, so they come after.
   const moduleCache = createModuleCacheDetector(facts);
+  const HOOK_INSTALLERS = 2;
   const detectors: Detector[] = [
     createProcessHooksDetector(facts),
     createResourcesDetector(facts),
@@ -63,8 +68,12 @@ export function createIntegrityChecker(facts: DeploymentFacts = deploymentFacts(
   const checkOrder: Detector[] = [moduleCache, ...detectors.filter((d) => d !== moduleCache)];
   return {
     detectors: detectors.map((d) => d.name),
-    baseline() {
-      for (const detector of detectors) detector.baseline();
+    baseline(afterHooks) {
+      for (let i = 0; i < detectors.length; i++) {
+        // The two hook-installing detectors come first (see the order above).
+        if (i === HOOK_INSTALLERS && afterHooks) afterHooks();
+        (detectors[i] as Detector).baseline();
+      }
     },
     check() {
       const drifts: Drift[] = [];
