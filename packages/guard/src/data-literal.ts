@@ -470,7 +470,10 @@ function scanScalar(src: string, pos: number, end: number, c: number): number {
     if (next >= end) return reject(F_SIGN, pos);
     const d = charCodeAt(src, next);
     if (isDigit(d) || (d === C_DOT && next + 1 < end && isDigit(charCodeAt(src, next + 1)))) {
-      return scanNumber(src, next, end);
+      const stop = scanNumber(src, next, end);
+      // `+10n` throws (a BigInt has no unary plus): not data. `-10n` is a BigInt.
+      if (stop > 0 && c === C_PLUS && charCodeAt(src, stop - 1) === 0x6e) return reject(F_SIGN, pos);
+      return stop;
     }
     if (isIdentifierStart(d)) {
       const stop = identifierEnd(src, next, end);

@@ -26,7 +26,7 @@ const ACCEPTED: readonly (readonly [string, string])[] = [
   ['undefined, NaN and Infinity', '[undefined, NaN, Infinity, -Infinity, +NaN]'],
   ['signed numbers', '[-1, +2, - 3, -0x10, -.5]'],
   ['hex, octal, binary, exponent', '[0xFF, 0o17, 0b101, 017, 08, 1e3, 1.5E-3, 5., .5]'],
-  ['BigInt and separators', '[10n, 0xffn, 1_000_000, 0b1010_0101]'],
+  ['BigInt and separators', '[10n, 0xffn, -5n, 1_000_000, 0b1010_0101]'],
   ['a template literal without substitution', `\`multi\nline $ {not} \\$\{x}\``],
   [
     'a string holding a node-serialize payload (a string is data)',
@@ -59,6 +59,8 @@ const REJECTED: readonly (readonly [string, string, string])[] = [
   ['an assignment', 'a=1', 'identifier at 0'],
   ['an assignment to a literal', '1=1', 'assignment at 1'],
   ['an identifier', 'x', 'identifier at 0'],
+  // Found by the token-soup property: `+1n` is a TypeError, not data (`-1n` is a BigInt).
+  ['a unary plus on a BigInt', '[+0x1n]', 'sign before a non-number at 1'],
   ['require', 'require', 'identifier "require" at 0'],
   ['a template substitution', `\`a$\{process}\``, 'template substitution at 2'],
   ['a tagged template', '"a"`b`', 'tagged template at 3'],
