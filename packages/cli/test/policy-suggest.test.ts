@@ -57,7 +57,7 @@ describe('ephemera policy suggest', () => {
       notes.some((n) => /left out 127\.0\.0\.1: evil-telemetry@1\.4\.2 has high-severity findings/.test(n)),
     );
     const resolved = resolvePolicy(policy, {});
-    assert.deepEqual(resolved.egress, { action: 'block', allow: [] });
+    assert.deepEqual(resolved.egress, { action: 'block', allow: [], packages: ['*'] });
   });
 
   it('merges the scan of a real deployment with learn records from logs and policy fragments', () => {

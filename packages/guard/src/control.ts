@@ -1,3 +1,4 @@
+import type { InvokeVerdict } from './firewall/verdict.js';
 import type { InvocationRecord } from './guard.js';
 import type { RecycleReason } from './lifecycle.js';
 import type { EventInput } from './telemetry.js';
@@ -29,7 +30,12 @@ export interface GuardControl {
   endOfInit?(): void;
   /** Facts for the init event (what is hooked, what is not and why). */
   describe?(): Record<string, unknown>;
-  beforeInvoke?(record: InvocationRecord, event: unknown): void;
+  /**
+   * Before the handler. A control may return a verdict to refuse the invocation (the firewall does):
+   * the adapters then return its `response` or throw its `error` instead of running the handler.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: controls that never refuse return nothing
+  beforeInvoke?(record: InvocationRecord, event: unknown): InvokeVerdict | undefined | void;
   afterInvoke?(record: InvocationRecord): void;
   /** Post-response check; return a reason to recycle now. */
   afterResponse?(record: InvocationRecord | undefined): RecycleReason | undefined;

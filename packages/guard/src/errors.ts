@@ -14,7 +14,8 @@ export const GuardErrorCodes = {
   EPHEMERA_ERR_INTERNALS_BLOCKED:
     'An inspector session, eval worker, native addon loaded after INIT or process.binding call was refused.',
   EPHEMERA_ERR_BLOCKED: 'The event firewall refused an event carrying hostile input (non-HTTP events).',
-  EPHEMERA_ERR_INIT_PATCH: 'A package not allowed by integrity.initPatches patched the runtime during INIT.',
+  EPHEMERA_ERR_INIT_PATCH:
+    'A package not in integrity.initPatchesAllow patched the runtime while it loaded at INIT.',
   EPHEMERA_ERR_HARDEN: 'integrity.harden could not be applied (for example `ses` is not installed).',
 } as const;
 

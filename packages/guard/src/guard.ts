@@ -1,6 +1,7 @@
 import type { GuardControl, GuardServices } from './control.js';
 import { GuardError } from './errors.js';
 import { sourceIpOf } from './event-source.js';
+import type { InvokeVerdict } from './firewall/verdict.js';
 import { environmentId } from './ids.js';
 import { intrinsics } from './intrinsics.js';
 import { cleanTmp, LifecycleLimits, type RecycleReason, snapshotTmp } from './lifecycle.js';
@@ -62,6 +63,8 @@ export class Guard {
   #current: InvocationRecord | undefined;
   #pendingRecycle: RecycleReason | undefined;
   #initDone = false;
+  /** A control's refusal of an invocation, taken once by the adapter (see `verdict`). */
+  readonly #verdicts = new WeakMap<InvocationRecord, InvokeVerdict>();
 
   /** The process's guard, created on first use with `policy` (validated, then frozen). */
   static shared(policy: unknown, mode: InstallMode): Guard {
@@ -132,10 +135,26 @@ export class Guard {
     };
     this.#current = record;
     this.#telemetry.count('Invocations');
+    let verdict: InvokeVerdict | undefined;
     for (const control of this.#controls) {
-      if (control.beforeInvoke) this.#safely(control, () => control.beforeInvoke?.(record, event));
+      if (!control.beforeInvoke) continue;
+      this.#safely(control, () => {
+        const v = control.beforeInvoke?.(record, event);
+        // The first refusal wins; the other controls still see the invocation start (their
+        // afterInvoke runs as for any invocation).
+        if (v && v.block === true && verdict === undefined) verdict = v;
+      });
     }
+    if (verdict !== undefined) this.#verdicts.set(record, verdict);
     return record;
+  }
+
+  /**
+   * The refusal a control returned from `beforeInvoke` for this invocation, if any: the adapter
+   * returns its `response` (HTTP events: a 403) or throws its `error` instead of calling the handler.
+   */
+  verdict(record: InvocationRecord): InvokeVerdict | undefined {
+    return this.#verdicts.get(record);
   }
 
   /** Called after the handler settled (either way); decides whether to recycle. */
@@ -218,6 +237,9 @@ export class Guard {
     try {
       run();
     } catch (error) {
+      // The one error a control may throw on purpose: integrity.initPatches "block" refusing to start
+      // the function (controls.ts initPatchesControl). It must fail INIT, not become a guard fault.
+      if (error instanceof GuardError && error.code === 'EPHEMERA_ERR_INIT_PATCH') throw error;
       this.emitError(
         new GuardError('EPHEMERA_ERR_GUARD_FAULT', `control ${control.name} failed`, { cause: error }),
       );

@@ -26,19 +26,46 @@ export type EgressAction = (typeof EGRESS_ACTIONS)[number];
 export const HARDEN_SETTINGS = ['off', 'builtins', 'ses'] as const;
 /** What `integrity.harden` freezes at the end of INIT. */
 export type HardenSetting = (typeof HARDEN_SETTINGS)[number];
+export const INIT_PATCH_ACTIONS = ['block', 'alert', 'off'] as const;
+/** What `integrity.initPatches` does with a patch made at INIT by a package not in `initPatchesAllow`. */
+export type InitPatchAction = (typeof INIT_PATCH_ACTIONS)[number];
+/**
+ * Packages known to patch the runtime at INIT on purpose (APM and tracing agents): the default of
+ * `integrity.initPatchesAllow`. A glob `@scope/*` matches every package of the scope.
+ */
+export const APM_PACKAGES: readonly string[] = Object.freeze([
+  'dd-trace',
+  'aws-xray-sdk-core',
+  'aws-xray-sdk',
+  '@opentelemetry/*',
+  '@aws-lambda-powertools/*',
+  'newrelic',
+  'elastic-apm-node',
+  '@sentry/*',
+  '@datadog/*',
+]);
 
 /** A fully resolved policy: every field present, every control in object form with an explicit action. */
 export interface Policy {
   readonly mode: Action;
   readonly codegen: { readonly action: Action; readonly nodeFlag: boolean };
-  readonly integrity: { readonly action: IntegrityAction; readonly harden: HardenSetting };
+  readonly integrity: {
+    readonly action: IntegrityAction;
+    readonly harden: HardenSetting;
+    readonly initPatches: InitPatchAction;
+    readonly initPatchesAllow: readonly string[];
+  };
   readonly lifecycle: {
     readonly maxAgeSeconds: number | null;
     readonly maxInvocations: number | null;
     readonly jitter: number;
     readonly cleanTmp: boolean;
   };
-  readonly egress: { readonly action: EgressAction; readonly allow: readonly string[] };
+  readonly egress: {
+    readonly action: EgressAction;
+    readonly allow: readonly string[];
+    readonly packages: readonly string[];
+  };
   readonly fs: {
     readonly action: Action;
     readonly read: readonly string[];
@@ -69,11 +96,18 @@ export type ControlName = Exclude<keyof Policy, 'mode' | 'failClosed' | 'nodePer
 export type PolicyInput = {
   mode?: Action;
   codegen?: Action | { action?: Action; nodeFlag?: boolean };
-  integrity?: IntegrityAction | { action?: IntegrityAction; harden?: HardenSetting };
+  integrity?:
+    | IntegrityAction
+    | {
+        action?: IntegrityAction;
+        harden?: HardenSetting;
+        initPatches?: InitPatchAction;
+        initPatchesAllow?: readonly string[];
+      };
   lifecycle?:
     | 'off'
     | { maxAgeSeconds?: number | null; maxInvocations?: number | null; jitter?: number; cleanTmp?: boolean };
-  egress?: EgressAction | { action?: EgressAction; allow?: readonly string[] };
+  egress?: EgressAction | { action?: EgressAction; allow?: readonly string[]; packages?: readonly string[] };
   fs?:
     | Action
     | { action?: Action; read?: readonly string[]; write?: readonly string[]; readSource?: boolean };
@@ -113,7 +147,10 @@ export type FieldRule =
   | { readonly kind: 'fraction' }
   | { readonly kind: 'url' }
   | { readonly kind: 'secret' }
-  | { readonly kind: 'list'; readonly of: 'destination' | 'path' };
+  | { readonly kind: 'list'; readonly of: ListItemKind };
+
+/** What a list holds: destinations (egress), paths (fs, executables) or npm package names/globs. */
+export type ListItemKind = 'destination' | 'path' | 'package';
 
 export interface FieldSpec {
   readonly rule: FieldRule;
@@ -163,7 +200,7 @@ export const POLICY_SCHEMA: Readonly<Record<keyof Policy, KeySpec>> = deepFreeze
       nodeFlag: {
         rule: { kind: 'boolean' },
         default: false,
-        doc: "exec-wrapper mode: also start Node with --disallow-code-generation-from-strings (refuses all string-to-code, at INIT too: breaks ajv, lodash.template and the guard's own data-literal allowance)",
+        doc: "exec-wrapper mode: also start Node with --disallow-code-generation-from-strings (refuses all eval/Function string-to-code, at INIT too and through references taken before the hooks: breaks ajv, lodash.template and the guard's own data-literal allowance)",
       },
     },
     doc: 'code generation from strings at invoke time (eval, Function, vm)',
@@ -177,6 +214,16 @@ export const POLICY_SCHEMA: Readonly<Record<keyof Policy, KeySpec>> = deepFreeze
         rule: { kind: 'enum', values: HARDEN_SETTINGS },
         default: 'off',
         doc: 'at the end of INIT, freeze the intrinsics, built-in module exports and global bindings (`builtins`), or run SES lockdown() (`ses`, needs the `ses` package installed)',
+      },
+      initPatches: {
+        rule: { kind: 'enum', values: INIT_PATCH_ACTIONS },
+        default: 'alert',
+        doc: 'register/exec-wrapper modes: what to do when a package not in `initPatchesAllow` patched a watched surface while the function initialised (`block` refuses to start the function with EPHEMERA_ERR_INIT_PATCH, so it is opt-in)',
+      },
+      initPatchesAllow: {
+        rule: { kind: 'list', of: 'package' },
+        default: APM_PACKAGES,
+        doc: 'packages allowed to patch the runtime at INIT (default: APM and tracing agents)',
       },
     },
     doc: 'after each invocation, compare the runtime with the baseline taken at init; recycle on drift',
@@ -217,6 +264,11 @@ export const POLICY_SCHEMA: Readonly<Record<keyof Policy, KeySpec>> = deepFreeze
         rule: { kind: 'list', of: 'destination' },
         default: ['*.amazonaws.com'],
         doc: 'destinations the function may connect to',
+      },
+      packages: {
+        rule: { kind: 'list', of: 'package' },
+        default: ['*'],
+        doc: "packages whose code may open connections (decided from the stack at connect time, only when this is not `['*']`); the function's own code always may",
       },
     },
     doc: 'outbound network connections',
@@ -306,7 +358,7 @@ export const POLICY_SCHEMA: Readonly<Record<keyof Policy, KeySpec>> = deepFreeze
     kind: 'setting',
     rule: { kind: 'boolean' },
     default: true,
-    doc: 'exec-wrapper mode: also start Node with its permission model (fs writes, child processes, workers, inspector), enforced by Node itself',
+    doc: 'exec-wrapper mode: also start Node with its permission model, flags derived from the fs, childProcess and internals controls that block (writes, child processes, workers; process.binding and the inspector always refused), enforced by Node itself',
   },
 });
 
@@ -340,6 +392,18 @@ export const POLICY_ENV_VARIABLES: readonly PolicyEnvVariable[] = deepFreeze([
   { variable: 'EPHEMERA_INTEGRITY', path: 'integrity.action', parse: 'enum', doc: 'integrity action' },
   { variable: 'EPHEMERA_HARDEN', path: 'integrity.harden', parse: 'enum', doc: 'integrity hardening' },
   {
+    variable: 'EPHEMERA_INIT_PATCHES',
+    path: 'integrity.initPatches',
+    parse: 'enum',
+    doc: 'init-time patches action',
+  },
+  {
+    variable: 'EPHEMERA_INIT_PATCHES_ALLOW',
+    path: 'integrity.initPatchesAllow',
+    parse: 'list',
+    doc: 'init-time patches allow-list',
+  },
+  {
     variable: 'EPHEMERA_MAX_AGE_SECONDS',
     path: 'lifecycle.maxAgeSeconds',
     parse: 'limit',
@@ -360,6 +424,12 @@ export const POLICY_ENV_VARIABLES: readonly PolicyEnvVariable[] = deepFreeze([
   },
   { variable: 'EPHEMERA_EGRESS', path: 'egress.action', parse: 'enum', doc: 'egress action' },
   { variable: 'EPHEMERA_EGRESS_ALLOW', path: 'egress.allow', parse: 'list', doc: 'egress allow-list' },
+  {
+    variable: 'EPHEMERA_EGRESS_PACKAGES',
+    path: 'egress.packages',
+    parse: 'list',
+    doc: 'packages allowed to connect',
+  },
   { variable: 'EPHEMERA_FS', path: 'fs.action', parse: 'enum', doc: 'fs action' },
   { variable: 'EPHEMERA_FS_READ', path: 'fs.read', parse: 'list', doc: 'fs read allow-list' },
   { variable: 'EPHEMERA_FS_WRITE', path: 'fs.write', parse: 'list', doc: 'fs write allow-list' },
@@ -414,7 +484,17 @@ export const POLICY_ENV_VARIABLES: readonly PolicyEnvVariable[] = deepFreeze([
 export const OTHER_ENV_VARIABLES = ['EPHEMERA_ORIGINAL_HANDLER', 'EPHEMERA_LAYER_DIR'] as const;
 
 /** Controls the guard enforces today; the init event names the others (`unimplementedControls`). */
-export const IMPLEMENTED_CONTROLS = ['lifecycle', 'telemetry', 'codegen', 'integrity'] as const;
+export const IMPLEMENTED_CONTROLS = [
+  'lifecycle',
+  'telemetry',
+  'codegen',
+  'integrity',
+  'egress',
+  'firewall',
+  'fs',
+  'childProcess',
+  'internals',
+] as const;
 
 // ---------------------------------------------------------------------------------------------------
 // Checking values against rules
@@ -458,9 +538,18 @@ function checkRule(rule: FieldRule, value: unknown): Verdict {
   }
 }
 
-function checkListItem(of: 'destination' | 'path', item: unknown): item is string {
+function checkListItem(of: ListItemKind, item: unknown): item is string {
   if (typeof item !== 'string' || item === '') return false;
+  if (of === 'package') return isPackagePattern(item);
   return of === 'path' || !/\s/.test(item);
+}
+
+/** An npm package name (`name`, `@scope/name`), `*`, `@scope/*` or a name with `*` wildcards. */
+const PACKAGE_PATTERN = /^(\*|(@[a-z0-9*][a-z0-9._~*-]*\/)?[a-z0-9*][a-z0-9._~*-]*)$/;
+
+/** Whether `item` is an accepted package name or glob (lower case, as npm requires). */
+export function isPackagePattern(item: string): boolean {
+  return item.length <= 214 && PACKAGE_PATTERN.test(item);
 }
 
 function isHttpUrl(text: string): boolean {
@@ -474,6 +563,12 @@ function isHttpUrl(text: string): boolean {
 }
 
 const DESTINATION = 'host, *.suffix wildcard, IP or CIDR, optionally with :port';
+const PACKAGE = 'npm package name or glob (`name`, `@scope/name`, `@scope/*`, `*`)';
+const LIST_VARIABLE_ITEMS: Readonly<Record<ListItemKind, string>> = {
+  destination: `entries without whitespace (each a ${DESTINATION})`,
+  path: 'executable paths',
+  package: `${PACKAGE}s`,
+};
 
 /** The "accepted" text of a rule, as errors and docs print it. */
 export function describeRule(rule: FieldRule): string {
@@ -493,13 +588,15 @@ export function describeRule(rule: FieldRule): string {
     case 'secret':
       return 'a non-empty string, or null';
     case 'list':
+      if (rule.of === 'package') return `an array of ${PACKAGE}s`;
       return rule.of === 'destination'
         ? `an array of non-empty strings without whitespace (each a ${DESTINATION})`
         : 'an array of non-empty strings (executable paths)';
   }
 }
 
-function describeListItem(of: 'destination' | 'path'): string {
+function describeListItem(of: ListItemKind): string {
+  if (of === 'package') return `an ${PACKAGE}`;
   return of === 'destination'
     ? `a non-empty string without whitespace (a ${DESTINATION})`
     : 'a non-empty string (an executable path)';
@@ -714,7 +811,7 @@ export function describeVariable(parse: EnvParse, rule: FieldRule): string {
       return '"true", "false", "1" or "0"';
     case 'list':
       return rule.kind === 'list'
-        ? `a comma-separated list of ${rule.of === 'destination' ? `entries without whitespace (each a ${DESTINATION})` : 'executable paths'}, or "none" (empty list)`
+        ? `a comma-separated list of ${LIST_VARIABLE_ITEMS[rule.of]}, or "none" (empty list)`
         : describeRule(rule);
     case 'url':
       return 'an http:// or https:// URL, or "none"';
@@ -805,9 +902,12 @@ export function summarisePolicy(p: Policy): Record<string, unknown> {
     codegenNodeFlag: p.codegen.nodeFlag,
     integrity: p.integrity.action,
     harden: p.integrity.harden,
+    initPatches: p.integrity.initPatches,
+    initPatchesAllow: [...p.integrity.initPatchesAllow],
     lifecycle: { ...p.lifecycle },
     egress: p.egress.action,
     egressAllow: [...p.egress.allow],
+    egressPackages: [...p.egress.packages],
     fs: p.fs.action,
     fsRead: [...p.fs.read],
     fsWrite: [...p.fs.write],

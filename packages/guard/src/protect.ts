@@ -1,4 +1,5 @@
 import { GuardError } from './errors.js';
+import { forbiddenResponse, isBlockError } from './firewall/verdict.js';
 import { Guard, type InstallMode, type InvocationRecord, type LambdaContextLike } from './guard.js';
 import { intrinsics } from './intrinsics.js';
 
@@ -93,11 +94,28 @@ async function run(
   let result: unknown;
   let failed = false;
   let handlerError: unknown;
-  try {
-    result = await call();
-  } catch (error) {
-    failed = true;
-    handlerError = error;
+  // A deliberate refusal (the firewall's): the handler does not run; its response or error stands
+  // in for the handler's, and afterInvoke still runs.
+  const verdict = record ? guard.verdict(record) : undefined;
+  if (verdict !== undefined) {
+    if (verdict.response !== undefined) result = verdict.response;
+    else {
+      failed = true;
+      handlerError = verdict.error;
+    }
+  } else {
+    try {
+      result = await call();
+    } catch (error) {
+      // A sink the firewall refused, surfacing unchanged from the handler: for an HTTP event the
+      // caller gets the same 403 as a refusal before the handler (deliberate, never any other error).
+      const forbidden = isBlockError(error) ? forbiddenResponse(event) : undefined;
+      if (forbidden !== undefined) result = forbidden;
+      else {
+        failed = true;
+        handlerError = error;
+      }
+    }
   }
   let fault: unknown;
   try {

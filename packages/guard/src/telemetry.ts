@@ -5,7 +5,15 @@ import { intrinsics, writeLine } from './intrinsics.js';
 import type { Policy } from './policy.js';
 
 /** Event types the guard emits (docs/events.md is the schema the correlator consumes). */
-export type GuardEventType = 'init' | 'recycle' | 'block' | 'alert' | 'detection' | 'error' | 'dropped' | 'learn';
+export type GuardEventType =
+  | 'init'
+  | 'recycle'
+  | 'block'
+  | 'alert'
+  | 'detection'
+  | 'error'
+  | 'dropped'
+  | 'learn';
 
 /** One decision of the guard, as one JSON line. */
 export interface GuardEvent {

@@ -20,9 +20,24 @@ import {
 const EXPECTED_DEFAULT: Policy = {
   mode: 'block',
   codegen: { action: 'block', nodeFlag: false },
-  integrity: { action: 'recycle', harden: 'off' },
+  integrity: {
+    action: 'recycle',
+    harden: 'off',
+    initPatches: 'alert',
+    initPatchesAllow: [
+      'dd-trace',
+      'aws-xray-sdk-core',
+      'aws-xray-sdk',
+      '@opentelemetry/*',
+      '@aws-lambda-powertools/*',
+      'newrelic',
+      'elastic-apm-node',
+      '@sentry/*',
+      '@datadog/*',
+    ],
+  },
   lifecycle: { maxAgeSeconds: 1800, maxInvocations: 10000, jitter: 0.1, cleanTmp: true },
-  egress: { action: 'block', allow: ['*.amazonaws.com'] },
+  egress: { action: 'block', allow: ['*.amazonaws.com'], packages: ['*'] },
   fs: { action: 'block', read: ['/'], write: ['/tmp'], readSource: false },
   childProcess: { action: 'block', allow: [] },
   internals: { action: 'block' },
@@ -131,7 +146,7 @@ describe('mode cascades to controls not given an action', () => {
 
   it('an object without an action takes the action from mode', () => {
     const p = resolve({ mode: 'alert', egress: { allow: ['api.example.com'] } });
-    assert.deepEqual(p.egress, { action: 'alert', allow: ['api.example.com'] });
+    assert.deepEqual(p.egress, { action: 'alert', allow: ['api.example.com'], packages: ['*'] });
   });
 });
 
@@ -140,13 +155,13 @@ describe('"off" and shorthand forms', () => {
     const p = resolve({ fs: 'alert', codegen: { action: 'alert' }, egress: 'learn', integrity: 'alert' });
     assert.deepEqual(p.fs, { ...EXPECTED_DEFAULT.fs, action: 'alert' });
     assert.deepEqual(p.codegen, { action: 'alert', nodeFlag: false });
-    assert.deepEqual(p.egress, { action: 'learn', allow: ['*.amazonaws.com'] });
-    assert.deepEqual(p.integrity, { action: 'alert', harden: 'off' });
+    assert.deepEqual(p.egress, { action: 'learn', allow: ['*.amazonaws.com'], packages: ['*'] });
+    assert.deepEqual(p.integrity, { ...EXPECTED_DEFAULT.integrity, action: 'alert' });
   });
 
   it('"off" turns an action control off and keeps its other fields', () => {
     const p = resolve({ egress: 'off', firewall: 'off' });
-    assert.deepEqual(p.egress, { action: 'off', allow: ['*.amazonaws.com'] });
+    assert.deepEqual(p.egress, { action: 'off', allow: ['*.amazonaws.com'], packages: ['*'] });
     assert.deepEqual(p.firewall, { action: 'off' });
   });
 
@@ -218,15 +233,24 @@ describe('precedence: explicit > per-key variable > EPHEMERA_POLICY > default', 
 
   it('replaces arrays instead of merging them', () => {
     const env = { EPHEMERA_POLICY: '{"egress":{"action":"alert","allow":["a.example","b.example"]}}' };
-    assert.deepEqual(resolve(undefined, env).egress, { action: 'alert', allow: ['a.example', 'b.example'] });
+    assert.deepEqual(resolve(undefined, env).egress, {
+      action: 'alert',
+      allow: ['a.example', 'b.example'],
+      packages: ['*'],
+    });
     assert.deepEqual(
       resolve(undefined, { ...env, EPHEMERA_EGRESS_ALLOW: ' c.example , *.d.example ' }).egress,
       {
         action: 'alert',
         allow: ['c.example', '*.d.example'],
+        packages: ['*'],
       },
     );
-    assert.deepEqual(resolve({ egress: { allow: [] } }, env).egress, { action: 'alert', allow: [] });
+    assert.deepEqual(resolve({ egress: { allow: [] } }, env).egress, {
+      action: 'alert',
+      allow: [],
+      packages: ['*'],
+    });
   });
 
   it('sets the documented path from every per-key variable', () => {
@@ -252,6 +276,13 @@ describe('precedence: explicit > per-key variable > EPHEMERA_POLICY > default', 
       EPHEMERA_INTERNALS: ['alert', 'internals.action', 'alert'],
       EPHEMERA_CODEGEN_NODE_FLAG: ['true', 'codegen.nodeFlag', true],
       EPHEMERA_HARDEN: ['builtins', 'integrity.harden', 'builtins'],
+      EPHEMERA_INIT_PATCHES: ['block', 'integrity.initPatches', 'block'],
+      EPHEMERA_INIT_PATCHES_ALLOW: [
+        'dd-trace,@acme/*',
+        'integrity.initPatchesAllow',
+        ['dd-trace', '@acme/*'],
+      ],
+      EPHEMERA_EGRESS_PACKAGES: ['pg,@aws-sdk/*', 'egress.packages', ['pg', '@aws-sdk/*']],
       EPHEMERA_NODE_PERMISSIONS: ['0', 'nodePermissions', false],
       EPHEMERA_FIREWALL: ['alert', 'firewall.action', 'alert'],
       EPHEMERA_TELEMETRY_STDOUT: ['false', 'telemetry.stdout', false],
@@ -523,7 +554,7 @@ describe('invalid policies are refused with EPHEMERA_ERR_POLICY naming the key',
     );
     throwsPolicyError(
       () => resolve({ integrity: 'block' }),
-      'policy: integrity is "block"; accepted: "recycle", "alert", "off", or an object with the keys "action", "harden"',
+      'policy: integrity is "block"; accepted: "recycle", "alert", "off", or an object with the keys "action", "harden", "initPatches", "initPatchesAllow"',
     );
     throwsPolicyError(
       () => resolve({ fs: { action: 'learn' } }),
@@ -532,7 +563,12 @@ describe('invalid policies are refused with EPHEMERA_ERR_POLICY naming the key',
     throwsPolicyError(
       () => resolve({ egress: 'allow' }),
       'policy: egress is "allow"; accepted: "block", "alert", "learn", "off", or an object with the keys ' +
-        '"action", "allow"',
+        '"action", "allow", "packages"',
+    );
+    throwsPolicyError(
+      () => resolve({ integrity: { initPatchesAllow: ['dd-trace', 'Bad Name'] } }),
+      'policy: integrity.initPatchesAllow[1] is "Bad Name"; accepted: an npm package name or glob ' +
+        '(`name`, `@scope/name`, `@scope/*`, `*`)',
     );
   });
 
@@ -666,9 +702,12 @@ describe('summarisePolicy', () => {
       codegenNodeFlag: false,
       integrity: 'recycle',
       harden: 'off',
+      initPatches: 'alert',
+      initPatchesAllow: EXPECTED_DEFAULT.integrity.initPatchesAllow,
       lifecycle: { maxAgeSeconds: 1800, maxInvocations: 10000, jitter: 0.1, cleanTmp: true },
       egress: 'block',
       egressAllow: ['*.amazonaws.com'],
+      egressPackages: ['*'],
       fs: 'block',
       fsRead: ['/'],
       fsWrite: ['/tmp'],

@@ -56,6 +56,7 @@ import Module from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { FUNCTION_CODE, packageFromStack, packageMatcher } from '../attribution.js';
 import type { GuardControl, GuardServices } from '../control.js';
 import { GuardError } from '../errors.js';
 import type { Policy } from '../policy.js';
@@ -141,7 +142,7 @@ const NORMALISED: symbol | undefined = (() => {
 export const EGRESS_BLOCKED = 'EPHEMERA_ERR_EGRESS_BLOCKED';
 
 /** Why a destination was refused or reported. */
-export type EgressReason = 'not-allowed' | 'metadata-address' | 'ssrf';
+export type EgressReason = 'not-allowed' | 'metadata-address' | 'ssrf' | 'package-not-allowed';
 
 /** How the destination was reached. */
 export type EgressTransport = 'tcp' | 'udp' | 'dns';
@@ -171,6 +172,11 @@ export interface EgressDecision extends EgressTarget {
   readonly suggestion: string | null;
   /** INIT, during an invocation, or between invocations (a timer or promise left by one). */
   readonly phase: 'init' | 'invocation' | 'between-invocations';
+  /**
+   * The package whose code made the call (from the stack, taken only when a decision is reported):
+   * `pg`, `function code`, or null when the stack no longer holds the caller (see attribution.ts).
+   */
+  readonly package: string | null;
 }
 
 export interface EgressOptions {
@@ -185,6 +191,8 @@ export interface EgressOptions {
   readonly onDecision?: (decision: EgressDecision) => void;
   /** Where `learn` writes its suggested fragment; default `<tmpdir>/ephemera-egress-learned.json`. */
   readonly learnFile?: string;
+  /** `egress.packages`: packages whose code may connect at all; absent or `['*']`: every package. */
+  readonly packages?: readonly string[];
 }
 
 /** What `install()` did, for the guard's init event. */
@@ -242,6 +250,7 @@ const REASON_TEXT: Readonly<Record<EgressReason, string>> = freeze({
   'metadata-address':
     'it is an instance/container metadata address, reachable only through an IP or CIDR entry of egress.allow',
   ssrf: 'a metadata or credentials endpoint named by the current event (SSRF)',
+  'package-not-allowed': 'the package making the call is not in egress.packages',
 });
 
 /** Where `learn` writes by default (`/tmp/ephemera-egress-learned.json` on Lambda). */
@@ -280,6 +289,8 @@ interface State {
   readonly always: Map<string, string>;
   readonly credentials: string | null;
   readonly onDecision: ((decision: EgressDecision) => void) | undefined;
+  /** `egress.packages` as a matcher; undefined when every package may connect (no stack is taken). */
+  readonly packageAllowed: ((name: string) => boolean) | undefined;
   readonly learnFile: string;
   readonly cache: Map<string, HostJudgement>;
   readonly learnedSet: Map<string, true>;
@@ -360,6 +371,7 @@ function report(
   reason: EgressReason | null,
   target: EgressTarget,
   suggestion: string | null,
+  pkg?: string | null,
 ): void {
   const key = `${action}|${reason}|${target.host}|${target.port}|${target.api}`;
   // Bounded: an implant looping over destinations must not flood the log (or the memory) either.
@@ -380,6 +392,8 @@ function report(
         ip: target.ip,
         transport: target.transport,
         api: target.api,
+        // Taken here, on the rare reported decision only: never on an allowed connection's path.
+        package: pkg === undefined ? packageFromStack() : pkg,
       }),
     );
   } catch {
@@ -405,6 +419,20 @@ function settle(
   if (reason === null || st.action === 'learn') return undefined;
   report(st, st.action, reason, target, null);
   return st.action === 'block' ? new EgressBlockedError(target, reason) : undefined;
+}
+
+/**
+ * `egress.packages`: refuse (block) or report (alert) a connection made from a package not listed,
+ * whatever its destination. The stack is taken only when the list is set; a call whose stack no
+ * longer holds its caller (null) and the function's own code are not judged here.
+ */
+function packageRefusal(st: State, target: EgressTarget): Error | undefined {
+  const allowed = st.packageAllowed;
+  if (allowed === undefined || st.action === 'learn') return undefined;
+  const pkg = packageFromStack();
+  if (pkg === null || pkg === FUNCTION_CODE || allowed(pkg)) return undefined;
+  report(st, st.action, 'package-not-allowed', target, null, pkg);
+  return st.action === 'block' ? new EgressBlockedError(target, 'package-not-allowed') : undefined;
 }
 
 /** learn: record the destination as the entry that would allow it. */
@@ -606,6 +634,7 @@ function wrapConnect(original: AnyFunction): AnyFunction {
         : inspect('url', `${this.encrypted === true ? 'tls' : 'tcp'}://${hostForUrl(host)}:${port}`, {
             sink: api,
           });
+    if (refusal === undefined && code !== J_PASS) refusal = packageRefusal(st, target);
     if (refusal === undefined) {
       if (judgement.ip !== null || code === J_PASS) {
         // An IP literal (no lookup will happen) or the credentials endpoint: decided now.
@@ -901,6 +930,7 @@ function udpCall(
     judgement.code === J_PASS
       ? undefined
       : inspect('url', `udp://${hostForUrl(host)}:${port}`, { sink: api });
+  if (refusal === undefined && judgement.code !== J_PASS) refusal = packageRefusal(st, target);
   if (refusal === undefined) {
     if (judgement.ip !== null || judgement.code === J_PASS) {
       refusal = settle(st, target, judgement.reason, judgement.sensitive);
@@ -1125,6 +1155,10 @@ export function createEgressControl(options: EgressOptions): EgressControl {
     always,
     credentials: urlAuthority(env.AWS_CONTAINER_CREDENTIALS_FULL_URI) ?? null,
     onDecision: options.onDecision,
+    packageAllowed:
+      options.packages === undefined || options.packages.includes('*')
+        ? undefined
+        : packageMatcher(options.packages),
     learnFile: options.learnFile ?? defaultLearnFile(),
     cache: new SafeMap(),
     learnedSet: new SafeMap(),
@@ -1213,6 +1247,7 @@ export function createEgressGuardControl(policy: Readonly<Policy>, env: NodeJS.P
   const control = createEgressControl({
     action,
     allow: policy.egress.allow,
+    packages: policy.egress.packages,
     env,
     telemetryEndpoint: policy.telemetry.endpoint,
     onDecision: (decision) => {
@@ -1228,6 +1263,7 @@ export function createEgressGuardControl(policy: Readonly<Policy>, env: NodeJS.P
           detector: decision.detector,
           ...(decision.suggestion === null ? {} : { suggestion: decision.suggestion }),
           phase: decision.phase,
+          package: decision.package,
           sourceIp: services?.current()?.sourceIp ?? null,
         },
       });
