@@ -43,7 +43,7 @@ Every arm runs the same traffic (seed ${result.seed}) on a fresh lab with the re
 <main>
 <section>
 <h2>Results</h2>
-${table}
+<div class="scroll">${table}</div>
 <p class="note">Cards stolen = distinct victim card numbers that reached the attacker's collector. "Of victims after attack" counts victims whose request was sent after the fan-out began. Latencies are client-side, in real milliseconds. Attack requests: accepted (200) / refused (400 or 403) / throttled (429).</p>
 </section>
 ${result.arms.map((arm) => armSection(arm, result, lastWave)).join('\n')}
@@ -206,7 +206,7 @@ const CSS = `
 :root { color-scheme: light; --ink: #1d2330; --muted: #5d6678; --bad: #b3261e; --good: #1e7b3c; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--ink); background: #f6f7f9; }
-header, main { max-width: 1180px; margin: 0 auto; padding: 0 24px; }
+header, main { max-width: 1360px; margin: 0 auto; padding: 0 24px; }
 header { padding-top: 28px; }
 h1 { font-size: 26px; margin: 0 0 8px; }
 h2 { font-size: 19px; margin: 0 0 6px; }
@@ -221,6 +221,10 @@ table.summary { border-collapse: collapse; width: 100%; font-size: 13.5px; }
 .summary th, .summary td { padding: 6px 8px; border-bottom: 1px solid #e9ecf0; text-align: right; white-space: nowrap; }
 .summary thead th { color: var(--muted); font-weight: 600; font-size: 12.5px; vertical-align: bottom; white-space: normal; }
 .summary th[scope=row], .summary thead th:first-child { text-align: left; }
+.scroll { overflow-x: auto; }
+table.results td:nth-child(n+11) { white-space: normal; min-width: 110px; text-align: left; }
+table.results th[scope=row] { white-space: normal; max-width: 190px; }
+.summary th, .summary td { padding: 6px 6px; }
 .note { color: var(--muted); font-size: 13px; }
 .setup { color: var(--muted); margin: 0 0 4px; }
 .headline { margin: 0 0 10px; }
