@@ -176,6 +176,7 @@ function childProcessControl(policy: ChildProcessPolicy): GuardControl {
     createChildProcessControl({
       action: policy.action,
       allow: policy.allow,
+      packages: policy.packages,
       onDecision: (d) =>
         report(d.action, {
           api: d.api,

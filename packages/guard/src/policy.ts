@@ -72,7 +72,11 @@ export interface Policy {
     readonly write: readonly string[];
     readonly readSource: boolean;
   };
-  readonly childProcess: { readonly action: Action; readonly allow: readonly string[] };
+  readonly childProcess: {
+    readonly action: Action;
+    readonly allow: readonly string[];
+    readonly packages: readonly string[];
+  };
   readonly internals: { readonly action: Action };
   readonly firewall: { readonly action: Action };
   readonly telemetry: {
@@ -111,7 +115,7 @@ export type PolicyInput = {
   fs?:
     | Action
     | { action?: Action; read?: readonly string[]; write?: readonly string[]; readSource?: boolean };
-  childProcess?: Action | { action?: Action; allow?: readonly string[] };
+  childProcess?: Action | { action?: Action; allow?: readonly string[]; packages?: readonly string[] };
   internals?: Action | { action?: Action };
   firewall?: Action | { action?: Action };
   telemetry?:
@@ -306,6 +310,11 @@ export const POLICY_SCHEMA: Readonly<Record<keyof Policy, KeySpec>> = deepFreeze
         default: [],
         doc: 'executables the function may start',
       },
+      packages: {
+        rule: { kind: 'list', of: 'package' },
+        default: ['*'],
+        doc: "packages whose code may start processes at all, INIT included (decided from the stack at the call, only when this is not `['*']`); the function's own code always may",
+      },
     },
     doc: 'starting child processes',
   },
@@ -444,6 +453,12 @@ export const POLICY_ENV_VARIABLES: readonly PolicyEnvVariable[] = deepFreeze([
     path: 'childProcess.allow',
     parse: 'list',
     doc: 'childProcess allow-list',
+  },
+  {
+    variable: 'EPHEMERA_CHILD_PROCESS_PACKAGES',
+    path: 'childProcess.packages',
+    parse: 'list',
+    doc: 'packages allowed to start processes',
   },
   { variable: 'EPHEMERA_INTERNALS', path: 'internals.action', parse: 'enum', doc: 'internals action' },
   { variable: 'EPHEMERA_FIREWALL', path: 'firewall.action', parse: 'enum', doc: 'firewall action' },
@@ -914,6 +929,7 @@ export function summarisePolicy(p: Policy): Record<string, unknown> {
     fsReadSource: p.fs.readSource,
     childProcess: p.childProcess.action,
     childProcessAllow: [...p.childProcess.allow],
+    childProcessPackages: [...p.childProcess.packages],
     internals: p.internals.action,
     firewall: p.firewall.action,
     telemetry: {

@@ -39,7 +39,7 @@ const EXPECTED_DEFAULT: Policy = {
   lifecycle: { maxAgeSeconds: 1800, maxInvocations: 10000, jitter: 0.1, cleanTmp: true },
   egress: { action: 'block', allow: ['*.amazonaws.com'], packages: ['*'] },
   fs: { action: 'block', read: ['/'], write: ['/tmp'], readSource: false },
-  childProcess: { action: 'block', allow: [] },
+  childProcess: { action: 'block', allow: [], packages: ['*'] },
   internals: { action: 'block' },
   firewall: { action: 'block' },
   telemetry: { stdout: true, emf: false, endpoint: null, token: null, maxBuffer: 1000, batchSize: 100 },
@@ -166,10 +166,15 @@ describe('"off" and shorthand forms', () => {
   });
 
   it('childProcess takes an action string or an object with an allow-list', () => {
-    assert.deepEqual(resolve({ childProcess: 'alert' }).childProcess, { action: 'alert', allow: [] });
+    assert.deepEqual(resolve({ childProcess: 'alert' }).childProcess, {
+      action: 'alert',
+      allow: [],
+      packages: ['*'],
+    });
     assert.deepEqual(resolve({ childProcess: { allow: ['/usr/bin/convert'] } }).childProcess, {
       action: 'block',
       allow: ['/usr/bin/convert'],
+      packages: ['*'],
     });
   });
 
@@ -273,6 +278,7 @@ describe('precedence: explicit > per-key variable > EPHEMERA_POLICY > default', 
       EPHEMERA_FS_WRITE: ['/tmp,/mnt/efs', 'fs.write', ['/tmp', '/mnt/efs']],
       EPHEMERA_CHILD_PROCESS: ['off', 'childProcess.action', 'off'],
       EPHEMERA_CHILD_PROCESS_ALLOW: ['/usr/bin/convert', 'childProcess.allow', ['/usr/bin/convert']],
+      EPHEMERA_CHILD_PROCESS_PACKAGES: ['sharp,@img/*', 'childProcess.packages', ['sharp', '@img/*']],
       EPHEMERA_INTERNALS: ['alert', 'internals.action', 'alert'],
       EPHEMERA_CODEGEN_NODE_FLAG: ['true', 'codegen.nodeFlag', true],
       EPHEMERA_HARDEN: ['builtins', 'integrity.harden', 'builtins'],
@@ -467,7 +473,7 @@ describe('invalid policies are refused with EPHEMERA_ERR_POLICY naming the key',
     );
     throwsPolicyError(
       () => resolve({ childProcess: { allowed: [] } }),
-      'policy: childProcess.allowed is not a known key (did you mean "allow"?); accepted keys: "action", "allow"',
+      'policy: childProcess.allowed is not a known key (did you mean "allow"?); accepted keys: "action", "allow", "packages"',
     );
   });
 
@@ -714,6 +720,7 @@ describe('summarisePolicy', () => {
       fsReadSource: false,
       childProcess: 'block',
       childProcessAllow: [],
+      childProcessPackages: ['*'],
       internals: 'block',
       firewall: 'block',
       telemetry: {

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import childProcess from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -351,6 +352,42 @@ describe('childProcess control', () => {
       CP_BLOCKED,
       'a shell command needs /bin/sh allowed',
     );
+  });
+
+  it('childProcess.packages refuses processes started from packages not listed, INIT included', () => {
+    // A package of the deployment that starts a process when called.
+    const pkg = join(base, 'deploy', 'node_modules', 'spawner');
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(join(pkg, 'package.json'), '{"name":"spawner","version":"1.0.0"}');
+    writeFileSync(
+      join(pkg, 'index.js'),
+      "module.exports = () => require('node:child_process').execFileSync('true', { encoding: 'utf8' });",
+    );
+    const spawner = createRequire(join(base, 'deploy', 'index.js'))('spawner') as () => string;
+    const decisions: ChildProcessDecision[] = [];
+    const refusing = createChildProcessControl({
+      action: 'block',
+      allow: [trueBinary],
+      packages: ['@aws-sdk/*', 'other'],
+      onDecision: (d) => decisions.push(d),
+    });
+    refusing.install();
+    // INIT: the package rule applies already (the allow-list does not yet).
+    assert.equal(
+      code(() => spawner()),
+      'EPHEMERA_ERR_CHILD_PROCESS_BLOCKED',
+    );
+    assert.match(decisions[0]?.reason ?? '', /package spawner is not in childProcess\.packages/);
+    // The function's own code is not judged by the package rule.
+    assert.equal(childProcess.execFileSync('true', { encoding: 'utf8' }), '');
+    const allowing = createChildProcessControl({
+      action: 'block',
+      allow: [trueBinary],
+      packages: ['spawner'],
+    });
+    allowing.install();
+    allowing.endOfInit();
+    assert.equal(spawner(), '');
   });
 
   it('alert starts the program and reports it once per invocation', () => {

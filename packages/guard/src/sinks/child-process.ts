@@ -33,6 +33,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import Module from 'node:module';
 import path from 'node:path';
+import { FUNCTION_CODE, packageFromStack, packageMatcher } from '../attribution.js';
 import { inspectSink } from '../sink-inspector.js';
 import { absolutePath, normaliseDirs, realPath } from './paths.js';
 import { ReportBudget, SinkBlockedError } from './refusal.js';
@@ -70,6 +71,8 @@ export interface ChildProcessDecision {
 export interface ChildProcessControlOptions {
   readonly action: 'block' | 'alert';
   readonly allow: readonly string[];
+  /** `childProcess.packages`: packages whose code may start processes; absent or `['*']`: every one. */
+  readonly packages?: readonly string[];
   readonly onDecision?: (decision: ChildProcessDecision) => void;
 }
 
@@ -82,6 +85,8 @@ export interface ChildProcessControl {
 interface State {
   readonly action: 'block' | 'alert';
   readonly allow: readonly string[];
+  /** Undefined when every package may start processes (no stack is ever taken). */
+  readonly packageAllowed: ((name: string) => boolean) | undefined;
   readonly onDecision: ((decision: ChildProcessDecision) => void) | undefined;
   readonly budget: ReportBudget;
   afterInit: boolean;
@@ -103,6 +108,10 @@ export function createChildProcessControl(options: ChildProcessControlOptions): 
   const state: State = {
     action: options.action,
     allow: normaliseDirs(options.allow),
+    packageAllowed:
+      options.packages === undefined || options.packages.includes('*')
+        ? undefined
+        : packageMatcher(options.packages),
     onDecision: options.onDecision,
     budget: new ReportBudget(),
     afterInit: false,
@@ -168,6 +177,8 @@ function isAllowed(state: State, executable: string): boolean {
 function judge(api: string, start: Start): Error | undefined {
   const state = current;
   if (state === undefined) return undefined;
+  const refused = packageRefusal(state, api, start);
+  if (refused !== undefined) return refused;
   if (state.afterInit) {
     const executable = resolveExecutable(start.file, start.pathVariable);
     if (!isAllowed(state, executable)) {
@@ -190,6 +201,24 @@ function judge(api: string, start: Start): Error | undefined {
   return start.shellCommand !== undefined
     ? inspect('shell', start.shellCommand, { sink: api })
     : inspect('exec', apply(arrayJoin, [start.file, ...start.args], [' ']) as string, { sink: api });
+}
+
+/**
+ * `childProcess.packages`, judged at INIT too (a poisoned dependency spawns while it loads): the
+ * stack is read only when the list is set and a process is about to start. The function's own code
+ * and calls whose stack names no package are not judged here.
+ */
+function packageRefusal(state: State, api: string, start: Start): Error | undefined {
+  const allowed = state.packageAllowed;
+  if (allowed === undefined) return undefined;
+  const pkg = packageFromStack();
+  if (pkg === null || pkg === FUNCTION_CODE || allowed(pkg)) return undefined;
+  const executable = resolveExecutable(start.file, start.pathVariable);
+  const reason = `package ${pkg} is not in childProcess.packages`;
+  report(state, { action: state.action, api, executable, shell: start.shellCommand !== undefined, reason });
+  return state.action === 'block'
+    ? new SinkBlockedError('EPHEMERA_ERR_CHILD_PROCESS_BLOCKED', api, reason, executable)
+    : undefined;
 }
 
 function report(state: State, decision: ChildProcessDecision): void {
