@@ -40,7 +40,13 @@ export const DEMO_USAGE = `  demo [options]                     reproduce the wa
  */
 export const correlatorObserver: ArmObserverFactory = async (arm, lab, workDir) => {
   if (!ARM_SPECS[arm].guarded) return undefined;
-  const correlator = await createCorrelator({ db: join(workDir, `${arm}-correlator.db`) });
+  const correlator = await createCorrelator({
+    db: join(workDir, `${arm}-correlator.db`),
+    // The guard stamps events with the real clock and the lab runs 360x faster: the attacker's
+    // keep-warm rounds, 5 lab minutes apart, are under a real second apart. A round is what arrives
+    // within 100 ms (the default, 2 s, would merge them all into one).
+    rules: { keepWarm: { roundMs: 100 } },
+  });
   const feed = correlator.attachLab(lab);
   return {
     async finish() {

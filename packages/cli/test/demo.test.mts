@@ -184,6 +184,8 @@ describe('ephemera demo (every arm, real runtime client, real browser)', () => {
     const rules = new Set(evict.observed.incidents.map((i) => i.rule));
     assert.ok(rules.has('fanOut'), `fan-out incident (got ${[...rules].join(', ')})`);
     assert.ok(rules.has('infection'), `infection incident (got ${[...rules].join(', ')})`);
+    // The attacker's keep-warm rounds (this arm emits per-request events).
+    assert.ok(rules.has('keepWarm'), `keep-warm incident (got ${[...rules].join(', ')})`);
     const infection = evict.observed.incidents.filter((i) => i.rule === 'infection');
     assert.equal(infection.length, 1, 'one infection campaign, updated rather than reopened');
     assert.deepEqual(infection[0]?.sources, [ATTACKER_ADDRESS]);

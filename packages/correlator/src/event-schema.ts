@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { CorrelatorError } from './errors.js';
 
 /**
- * The guard event schema (docs/events.md) as the correlator accepts it, plus `invocation`: the
- * per-request record (source IP, request size) that the keep-warm rule needs. The guard does not
- * emit it yet; API Gateway access-log lines are translated into it (see cloudwatch.ts).
+ * The guard event schema (docs/events.md) as the correlator accepts it. `invocation` is the
+ * per-request record (source IP, request size) the keep-warm rule needs: the guard emits it when
+ * `telemetry.invocations` is on, and API Gateway access-log lines are translated into it.
+ * `learn` (egress learn mode) is stored as evidence; no rule reads it.
  */
 export const EVENT_TYPES = [
   'init',
@@ -15,6 +16,7 @@ export const EVENT_TYPES = [
   'error',
   'dropped',
   'invocation',
+  'learn',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -16,10 +16,12 @@ export interface RulesConfig {
   infection: { enabled: boolean; environments: number; windowMs: number; severity: Severity };
   /** ≥ `minRequests` requests of at most `maxBytes` within `windowMs` from a source that caused a
    * detection or block in the `lookbackMs` before, at regular intervals (coefficient of variation of
-   * the gaps ≤ `maxJitter`). */
+   * the gaps ≤ `maxJitter`). Requests less than `roundMs` apart are one round (keep-warm tools send
+   * one ping per environment at once); the period is judged between rounds. */
   keepWarm: {
     enabled: boolean;
     minRequests: number;
+    roundMs: number;
     maxBytes: number;
     windowMs: number;
     lookbackMs: number;
@@ -59,6 +61,7 @@ export const DEFAULT_RULES: Readonly<RulesConfig> = {
   keepWarm: {
     enabled: true,
     minRequests: 4,
+    roundMs: 2000,
     maxBytes: 64,
     windowMs: HOUR,
     lookbackMs: 24 * HOUR,

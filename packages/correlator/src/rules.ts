@@ -250,7 +250,7 @@ export async function evaluateRules(
           limit: WINDOW_LIMIT,
         })
       ).filter((e) => e.bytes !== null && e.bytes <= warm.maxBytes);
-      if (pings.length < warm.minRequests || !periodic(pings, warm.maxJitter)) continue;
+      if (pings.length < warm.minRequests || !periodic(pings, warm.maxJitter, warm.roundMs)) continue;
       const last = (pings[pings.length - 1] as StoredEvent).time;
       const before = earlier.filter((e) => e.time <= last && e.time >= last - warm.lookbackMs);
       if (before.length === 0) continue;
@@ -322,10 +322,17 @@ export async function evaluateRules(
 }
 
 /** Regular intervals: the gaps' coefficient of variation is at most `maxJitter`. */
-export function periodic(events: readonly StoredEvent[], maxJitter: number): boolean {
+export function periodic(events: readonly StoredEvent[], maxJitter: number, roundMs = 0): boolean {
+  // Keep-warm tools send a round of concurrent pings (one per environment) each period: requests
+  // less than `roundMs` apart are one round, and the period is judged between round starts.
+  const starts: number[] = [];
+  let last = Number.NEGATIVE_INFINITY;
+  for (const e of events) {
+    if (e.time - last >= roundMs || starts.length === 0) starts.push(e.time);
+    last = e.time;
+  }
   const gaps: number[] = [];
-  for (let i = 1; i < events.length; i++)
-    gaps.push((events[i] as StoredEvent).time - (events[i - 1] as StoredEvent).time);
+  for (let i = 1; i < starts.length; i++) gaps.push((starts[i] as number) - (starts[i - 1] as number));
   if (gaps.length < 2) return false;
   const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length;
   if (mean <= 0) return false;

@@ -161,6 +161,31 @@ describe('rules over synthetic event streams', () => {
     await c.close();
   });
 
+  it('keep-warm: rounds of concurrent pings (one per environment) are periodic too', async () => {
+    const c = await open();
+    const ip = '203.0.113.67';
+    await c.ingest([detection(T0, envId(1), ip)]);
+    // Four rounds, 5 minutes apart, each of 6 pings within a few milliseconds to 6 environments.
+    const rounds = [1, 2, 3, 4].flatMap((r) =>
+      [0, 1, 2, 3, 4, 5].map((k) => invocation(T0 + r * 5 * MIN + k * 3, envId(k + 1), ip, 2)),
+    );
+    await c.ingest(rounds);
+    const [inc] = await c.incidents({ rule: 'keepWarm' });
+    assert.equal(inc?.key, `ip:${ip}`);
+    // Irregular rounds from the same kind of source stay silent.
+    const d = await open();
+    const other = '203.0.113.68';
+    await d.ingest([detection(T0, envId(1), other)]);
+    await d.ingest(
+      [1, 9, 11, 30].flatMap((m) =>
+        [0, 1, 2].map((k) => invocation(T0 + m * MIN + k * 3, envId(k + 1), other, 2)),
+      ),
+    );
+    assert.equal((await d.incidents({ rule: 'keepWarm' })).length, 0);
+    await c.close();
+    await d.close();
+  });
+
   it('keep-warm: the same pings from a source with no earlier detection or block raise nothing', async () => {
     const c = await open();
     await c.ingest([1, 2, 3, 4, 5, 6].map((i) => invocation(T0 + i * 5 * MIN, envId(1), '198.51.100.9', 2)));

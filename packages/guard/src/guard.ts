@@ -135,6 +135,13 @@ export class Guard {
     };
     this.#current = record;
     this.#telemetry.count('Invocations');
+    if (this.policy.telemetry.invocations) {
+      this.#report({
+        type: 'invocation',
+        control: 'telemetry',
+        detail: { sourceIp: record.sourceIp, bytes: bodyBytes(event) },
+      });
+    }
     let verdict: InvokeVerdict | undefined;
     for (const control of this.#controls) {
       if (!control.beforeInvoke) continue;
@@ -278,6 +285,14 @@ export class Guard {
       await this.#telemetry.drain(RECYCLE_DRAIN_MS);
     };
   }
+}
+
+/** The request body's length (HTTP events), else null: what the keep-warm rule calls low content. */
+function bodyBytes(event: unknown): number | null {
+  if (event === null || typeof event !== 'object') return null;
+  const body = (event as { body?: unknown }).body;
+  if (typeof body === 'string') return body.length;
+  return body === undefined || body === null ? 0 : null;
 }
 
 /** For tests only: forget the process's guard. */

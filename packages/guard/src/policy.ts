@@ -86,6 +86,7 @@ export interface Policy {
     readonly token: string | null;
     readonly maxBuffer: number;
     readonly batchSize: number;
+    readonly invocations: boolean;
   };
   readonly failClosed: boolean;
   readonly nodePermissions: boolean;
@@ -127,6 +128,7 @@ export type PolicyInput = {
         token?: string | null;
         maxBuffer?: number;
         batchSize?: number;
+        invocations?: boolean;
       };
   failClosed?: boolean;
   nodePermissions?: boolean;
@@ -334,7 +336,7 @@ export const POLICY_SCHEMA: Readonly<Record<keyof Policy, KeySpec>> = deepFreeze
   },
   telemetry: {
     kind: 'group',
-    off: { stdout: false, emf: false, endpoint: null },
+    off: { stdout: false, emf: false, endpoint: null, invocations: false },
     fields: {
       stdout: { rule: { kind: 'boolean' }, default: true, doc: 'write each event as a JSON line on stdout' },
       emf: { rule: { kind: 'boolean' }, default: false, doc: 'also write CloudWatch EMF metrics' },
@@ -353,6 +355,11 @@ export const POLICY_SCHEMA: Readonly<Record<keyof Policy, KeySpec>> = deepFreeze
         rule: { kind: 'integer', min: 1, max: 10000, nullMeans: null },
         default: 100,
         doc: 'events per request to the endpoint',
+      },
+      invocations: {
+        rule: { kind: 'boolean' },
+        default: false,
+        doc: "one `invocation` event per request (source IP and body size), for the correlator's keep-warm rule; off by default (one log line per request)",
       },
     },
     doc: 'where events go',
@@ -480,6 +487,12 @@ export const POLICY_ENV_VARIABLES: readonly PolicyEnvVariable[] = deepFreeze([
     path: 'telemetry.token',
     parse: 'secret',
     doc: 'bearer token for the endpoint',
+  },
+  {
+    variable: 'EPHEMERA_TELEMETRY_INVOCATIONS',
+    path: 'telemetry.invocations',
+    parse: 'boolean',
+    doc: 'per-request invocation events',
   },
   {
     variable: 'EPHEMERA_FAIL_CLOSED',
@@ -939,6 +952,7 @@ export function summarisePolicy(p: Policy): Record<string, unknown> {
       tokenSet: p.telemetry.token !== null,
       maxBuffer: p.telemetry.maxBuffer,
       batchSize: p.telemetry.batchSize,
+      invocations: p.telemetry.invocations,
     },
     failClosed: p.failClosed,
     nodePermissions: p.nodePermissions,

@@ -13,7 +13,8 @@ export type GuardEventType =
   | 'detection'
   | 'error'
   | 'dropped'
-  | 'learn';
+  | 'learn'
+  | 'invocation';
 
 /** One decision of the guard, as one JSON line. */
 export interface GuardEvent {

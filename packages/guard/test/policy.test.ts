@@ -42,7 +42,15 @@ const EXPECTED_DEFAULT: Policy = {
   childProcess: { action: 'block', allow: [], packages: ['*'] },
   internals: { action: 'block' },
   firewall: { action: 'block' },
-  telemetry: { stdout: true, emf: false, endpoint: null, token: null, maxBuffer: 1000, batchSize: 100 },
+  telemetry: {
+    stdout: true,
+    emf: false,
+    endpoint: null,
+    token: null,
+    maxBuffer: 1000,
+    batchSize: 100,
+    invocations: false,
+  },
   failClosed: false,
   nodePermissions: true,
 };
@@ -203,7 +211,15 @@ describe('"off" and shorthand forms', () => {
   it('"telemetry": "off" turns every sink off', () => {
     assert.deepEqual(
       resolve({ telemetry: 'off' }, { EPHEMERA_TELEMETRY_ENDPOINT: 'https://c.example/events' }).telemetry,
-      { stdout: false, emf: false, endpoint: null, token: null, maxBuffer: 1000, batchSize: 100 },
+      {
+        stdout: false,
+        emf: false,
+        endpoint: null,
+        token: null,
+        maxBuffer: 1000,
+        batchSize: 100,
+        invocations: false,
+      },
     );
   });
 });
@@ -233,6 +249,7 @@ describe('precedence: explicit > per-key variable > EPHEMERA_POLICY > default', 
       token: 's3cret',
       maxBuffer: 1000,
       batchSize: 100,
+      invocations: false,
     });
   });
 
@@ -299,6 +316,7 @@ describe('precedence: explicit > per-key variable > EPHEMERA_POLICY > default', 
         'https://c.example/events',
       ],
       EPHEMERA_TELEMETRY_TOKEN: ['t0ken', 'telemetry.token', 't0ken'],
+      EPHEMERA_TELEMETRY_INVOCATIONS: ['1', 'telemetry.invocations', true],
       EPHEMERA_FAIL_CLOSED: ['true', 'failClosed', true],
     };
     const perKey = POLICY_ENV_VARIABLES.filter((entry) => entry.path !== null);
@@ -481,7 +499,7 @@ describe('invalid policies are refused with EPHEMERA_ERR_POLICY naming the key',
     throwsPolicyError(
       () => resolve({ telemetry: { sampling: 1 } }),
       'policy: telemetry.sampling is not a known key; accepted keys: "stdout", "emf", "endpoint", "token", ' +
-        '"maxBuffer", "batchSize"',
+        '"maxBuffer", "batchSize", "invocations"',
     );
     throwsPolicyError(
       () => resolve({ __proto__: null, constructor: 1 }),
@@ -730,6 +748,7 @@ describe('summarisePolicy', () => {
         tokenSet: false,
         maxBuffer: 1000,
         batchSize: 100,
+        invocations: false,
       },
       failClosed: false,
       nodePermissions: true,
@@ -748,6 +767,7 @@ describe('summarisePolicy', () => {
       tokenSet: true,
       maxBuffer: 1000,
       batchSize: 100,
+      invocations: false,
     });
     const json = JSON.stringify(summary);
     for (const secret of ['tok-123', 'pw', 'abc']) assert.doesNotMatch(json, new RegExp(secret));

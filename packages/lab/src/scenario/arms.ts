@@ -29,7 +29,8 @@ export const ARM_SPECS: Readonly<Record<DemoArm, ArmSpec>> = {
   'detect-evict': {
     id: 'detect-evict',
     label: 'Detect + evict',
-    setup: 'guard layer with integrity: recycle and nothing that prevents (codegen, firewall, sinks off)',
+    setup:
+      'guard layer with integrity: recycle and nothing that prevents (codegen, firewall, sinks off); per-request events on for the correlator',
     guarded: true,
   },
   full: {
@@ -77,6 +78,8 @@ export function armEnvironment(arm: DemoArm, maxAgeSeconds: number): Record<stri
       return {
         ...wrapper,
         EPHEMERA_POLICY: JSON.stringify({ mode: 'off', integrity: 'recycle', nodePermissions: false }),
+        // Per-request events for the correlator's keep-warm rule (off by default in the guard).
+        EPHEMERA_TELEMETRY_INVOCATIONS: 'true',
       };
     case 'full':
       return wrapper;
