@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 
@@ -43,12 +44,16 @@ interface Outcome {
 }
 
 function run(library: string, setting: (typeof SETTINGS)[number]): Promise<Outcome> {
+  // Its own temp directory: the integrity checker's /tmp detector must not see what other tests,
+  // running at the same time, create in the shared /tmp (on Lambda /tmp is the environment's own).
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ephemera-harden-run-'));
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [...setting.flags, '--no-warnings', RUNNER, library, setting.name],
-      { timeout: 60_000, maxBuffer: 8 * 1024 * 1024 },
+      { timeout: 60_000, maxBuffer: 8 * 1024 * 1024, env: { ...process.env, TMPDIR: tmp } },
       (error, stdout, stderr) => {
+        fs.rmSync(tmp, { recursive: true, force: true });
         const line = stdout.split('\n').find((l) => l.startsWith('EPHEMERA-COMPAT-RESULT '));
         if (!line) {
           resolve({

@@ -20,6 +20,10 @@ function probe(
 ): Record<string, unknown> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ephemera-harden-'));
   const file = path.join(dir, 'probe.cjs');
+  // Its own temp directory: the integrity checker's /tmp detector must not see files other tests,
+  // running at the same time, create in the shared /tmp (on Lambda /tmp is the environment's own).
+  const tmp = path.join(dir, 'tmp');
+  fs.mkdirSync(tmp);
   fs.writeFileSync(
     file,
     `'use strict';\nconst harden = require(${JSON.stringify(path.join(DIST, 'integrity/harden.js'))});\n` +
@@ -29,7 +33,7 @@ function probe(
   try {
     const stdout = execFileSync(options.node ?? process.execPath, [...(options.flags ?? []), file], {
       cwd: options.cwd ?? dir,
-      env: { ...process.env, LAMBDA_TASK_ROOT: options.cwd ?? dir, ...options.env },
+      env: { ...process.env, LAMBDA_TASK_ROOT: options.cwd ?? dir, TMPDIR: tmp, ...options.env },
       encoding: 'utf8',
     });
     const line = stdout.split('\n').find((l) => l.startsWith('PROBE '));
