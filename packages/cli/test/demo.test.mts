@@ -184,8 +184,10 @@ describe('ephemera demo (every arm, real runtime client, real browser)', () => {
     const rules = new Set(evict.observed.incidents.map((i) => i.rule));
     assert.ok(rules.has('fanOut'), `fan-out incident (got ${[...rules].join(', ')})`);
     assert.ok(rules.has('infection'), `infection incident (got ${[...rules].join(', ')})`);
-    // The attacker's keep-warm rounds (this arm emits per-request events).
-    assert.ok(rules.has('keepWarm'), `keep-warm incident (got ${[...rules].join(', ')})`);
+    // The attacker's keep-warm rounds may also raise a keep-warm incident, but not reliably here:
+    // rounds 5 lab minutes apart are 0.8 real seconds apart, and on a loaded machine their real
+    // spacing varies past the rule's jitter bound (the rule itself is tested in rules.test.ts).
+    // Any incident, that one included, names only the attacker (checked below).
     const infection = evict.observed.incidents.filter((i) => i.rule === 'infection');
     assert.equal(infection.length, 1, 'one infection campaign, updated rather than reopened');
     assert.deepEqual(infection[0]?.sources, [ATTACKER_ADDRESS]);
