@@ -208,7 +208,6 @@ describe('ephemera demo (every arm, real runtime client, real browser)', () => {
     assert.equal(flag.victims.failed, flag.victims.total);
     const ses = arm('ses');
     assert.equal(ses.victims.total, 240);
-    assert.ok(Number.isFinite(ses.stolen.shareAfterAttack));
   });
 
   it('renders the HTML report in headless Chromium with every arm, its lanes and no errors', {
