@@ -125,10 +125,12 @@ describe('ephemera demo (every arm, real runtime client, real browser)', () => {
     for (const a of result.arms) assert.equal(a.victims.total, 240, `${a.arm}: every victim was sent`);
   });
 
-  it('unprotected: the implants steal at least 90% of the cards sent after the infection', () => {
+  it('unprotected: the implants steal at least 80% of the cards sent after the infection', () => {
     const a = arm('unprotected');
     assert.ok(a.environments.infected >= 1);
-    assert.ok(a.stolen.shareAfterAttack >= 0.9, `share ${a.stolen.shareAfterAttack}`);
+    // 90–99% on a quiet machine; the rest are served by environments created after the fan-out
+    // (never infected), and a loaded machine creates more of those (89% seen with the CPU saturated).
+    assert.ok(a.stolen.shareAfterAttack >= 0.8, `share ${a.stolen.shareAfterAttack}`);
     assert.equal(a.victims.failed, 0);
     // Every variant works on its own surface: each delivered cards.
     for (const [variant, n] of Object.entries(a.stolen.byVariant))
@@ -162,7 +164,10 @@ describe('ephemera demo (every arm, real runtime client, real browser)', () => {
     assert.equal(a.victims.failed, 0, a.victims.failureSamples.join('\n'));
     assert.ok((a.recycles['integrity-drift'] ?? 0) >= 1);
     assert.ok((a.guardEvents['detection:integrity'] ?? 0) >= 1);
-    assert.ok(a.attack.accepted >= 1, 'the injection itself is not prevented in this arm');
+    assert.ok(
+      a.attack.accepted >= 1,
+      `the injection is not prevented in this arm: ${JSON.stringify(a.attack)}`,
+    );
   });
 
   it('full guard: the attack is refused, 0 cards stolen, 0 failed victims', () => {
@@ -170,8 +175,9 @@ describe('ephemera demo (every arm, real runtime client, real browser)', () => {
     assert.equal(a.stolen.cards, 0);
     assert.equal(a.environments.infected, 0);
     assert.equal(a.victims.failed, 0, a.victims.failureSamples.join('\n'));
-    assert.equal(a.attack.accepted, 0);
-    assert.ok(a.attack.refused >= 1);
+    const attack = JSON.stringify(a.attack);
+    assert.equal(a.attack.accepted, 0, attack);
+    assert.ok(a.attack.refused >= 1, `no attack request was refused: ${attack}`);
     const blocks = Object.entries(a.guardEvents)
       .filter(([k]) => k.startsWith('block:'))
       .reduce((n, [, v]) => n + v, 0);
@@ -191,14 +197,21 @@ describe('ephemera demo (every arm, real runtime client, real browser)', () => {
     const infection = evict.observed.incidents.filter((i) => i.rule === 'infection');
     assert.equal(infection.length, 1, 'one infection campaign, updated rather than reopened');
     assert.deepEqual(infection[0]?.sources, [ATTACKER_ADDRESS]);
-    assert.ok((infection[0]?.environments ?? 0) >= 2);
+    assert.ok(
+      (infection[0]?.environments ?? 0) >= 2,
+      `infection across environments: ${JSON.stringify(infection[0])}`,
+    );
     for (const id of ['detect-evict', 'full', 'lifecycle']) {
       for (const incident of arm(id).observed?.incidents ?? []) {
         for (const source of incident.sources)
           assert.equal(source, ATTACKER_ADDRESS, `${id}: ${incident.rule} names ${source}, not the attacker`);
       }
     }
-    assert.ok((arm('full').observed?.incidents.length ?? 0) >= 1, 'the refused fan-out is still seen');
+    const full = arm('full');
+    assert.ok(
+      (full.observed?.incidents.length ?? 0) >= 1,
+      `the refused fan-out is still seen (attack ${JSON.stringify(full.attack)}, guard events ${JSON.stringify(full.guardEvents)})`,
+    );
     assert.equal(arm('unprotected').observed, null);
   });
 

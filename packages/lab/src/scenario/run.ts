@@ -102,8 +102,13 @@ export interface ArmResult {
     requests: number;
     accepted: number;
     refused: number;
+    /** Still throttled (429) after the attacker's retries. */
     throttled: number;
     failed: number;
+    /** 429s the attacker retried. */
+    throttledRetries: number;
+    /** Up to five distinct responses that were neither accepted nor refused (status and body). */
+    otherSamples: string[];
     latencyMs: { p50: number; max: number };
   };
   recycles: Record<string, number>;
@@ -133,6 +138,13 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * failed. Retries are reported per arm (`throttledRetries`).
  */
 const VICTIM_RETRIES = 30;
+
+/**
+ * The attacker retries a throttled payload a few times too (a 429 costs it nothing, and each
+ * retry may land in an environment that was busy a moment ago); what is still throttled after
+ * that is reported as throttled.
+ */
+const ATTACK_RETRIES = 4;
 
 /**
  * Source addresses: Linux routes all of 127.0.0.0/8 to loopback, so each victim and the attacker
@@ -265,6 +277,9 @@ export async function runArm(arm: DemoArm, options: ArmRunOptions): Promise<ArmR
     const outcomes: VictimOutcome[] = [];
     const attackStatuses: number[] = [];
     const attackLatencies: number[] = [];
+    /** Attack responses other than accepted/refused (throttled after retries, errors), as samples. */
+    const attackOther: string[] = [];
+    let attackRetries = 0;
     const inflight: Promise<unknown>[] = [];
     let victimsSent = 0;
 
@@ -296,8 +311,17 @@ export async function runArm(arm: DemoArm, options: ArmRunOptions): Promise<ArmR
         run: () =>
           Promise.all(
             wave.variants.map(async (variant) => {
-              const r = await post(url, implantPayload(variant, collectorPort), agent, 0, ATTACKER_ADDRESS);
+              const r = await post(
+                url,
+                implantPayload(variant, collectorPort),
+                agent,
+                ATTACK_RETRIES,
+                ATTACKER_ADDRESS,
+              );
               attackStatuses.push(r.status);
+              attackRetries += r.retries;
+              if (r.status !== 200 && r.status !== 400 && r.status !== 403)
+                attackOther.push(`${r.status} ${r.text.slice(0, 160)}`);
               attackLatencies.push(r.ms);
             }),
           ),
@@ -345,6 +369,8 @@ export async function runArm(arm: DemoArm, options: ArmRunOptions): Promise<ArmR
       outcomes,
       attackStatuses,
       attackLatencies,
+      attackRetries,
+      attackOther,
       collector,
       labEvents,
       guardLines,
@@ -366,6 +392,8 @@ function summarise(
     outcomes: VictimOutcome[];
     attackStatuses: number[];
     attackLatencies: number[];
+    attackRetries: number;
+    attackOther: string[];
     collector: ExfilCollector;
     labEvents: LabEvent[];
     guardLines: { environment: string; event: Record<string, unknown>; at: number }[];
@@ -487,6 +515,8 @@ function summarise(
       refused: data.attackStatuses.filter((s) => s === 400 || s === 403).length,
       throttled: data.attackStatuses.filter((s) => s === 429).length,
       failed: data.attackStatuses.filter((s) => s !== 200 && s !== 400 && s !== 403 && s !== 429).length,
+      throttledRetries: data.attackRetries,
+      otherSamples: [...new Set(data.attackOther)].slice(0, 5),
       latencyMs: {
         p50: percentile(
           [...data.attackLatencies].sort((a, b) => a - b),
