@@ -21,8 +21,14 @@ export interface GuardServices {
  */
 export interface GuardControl {
   readonly name: string;
-  /** When the guard is created (while the handler module loads): install hooks. */
+  /** When the guard is created (before the handler module loads in register/exec-wrapper modes, else while it loads): install hooks. */
   init?(services: GuardServices): void;
+  /**
+   * The handler module has loaded (before the `init` event is emitted, which carries `describe()`).
+   * In register/exec-wrapper modes the guard was created before it loaded; in the other modes this
+   * follows `init` at once.
+   */
+  handlerLoaded?(): void;
   /**
    * The end of INIT: the handler module and everything it loads at INIT have finished loading (the
    * runtime asks for its first invocation). Baselines are taken here.

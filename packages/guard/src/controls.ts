@@ -9,11 +9,10 @@ import type { HardenSetting, Policy } from './policy.js';
  */
 export function buildControls(policy: Readonly<Policy>): GuardControl[] {
   const controls: GuardControl[] = [];
-  // Before any control is built: the inventory ends here, so the guard's own hooks are not in it.
+  // Before any control is built: what changed so far is the runtime client's setup.
   const initPatches = initPatchesControl(policy);
   // First: its verdict runs before the other controls' beforeInvoke, its hooks before the baseline.
   if (policy.firewall.action !== 'off') controls.push(firewallControl(policy.firewall.action));
-  if (initPatches) controls.push(initPatches);
   if (policy.codegen.action !== 'off') controls.push(codegenControl(policy.codegen.action));
   if (policy.egress.action !== 'off') controls.push(egressControl(policy));
   if (policy.fs.action !== 'off') controls.push(fsControl(policy.fs as FsPolicy));
@@ -23,14 +22,17 @@ export function buildControls(policy: Readonly<Policy>): GuardControl[] {
   if (policy.internals.action !== 'off') controls.push(internalsControl(policy.internals.action));
   if (policy.integrity.action !== 'off' || policy.integrity.harden !== 'off')
     controls.push(integrityControl(policy.integrity.action, policy.integrity.harden));
+  // Last: its `init` attributes every other control's hooks to the guard.
+  if (initPatches) controls.push(initPatches);
   return controls;
 }
 
 /**
  * `integrity.initPatches`: the init-time patch inventory (see integrity/init-inventory.ts), recorded
- * from register until now. Ends the recording whatever the setting (it runs only in register and
- * exec-wrapper modes; in protect/middy modes nothing was recorded and nothing is loaded). `block`
- * throws EPHEMERA_ERR_INIT_PATCH from `init`, which the engine lets through (guard.ts), so the
+ * from register until the handler module has loaded (in register and exec-wrapper modes the guard is
+ * created before that, so its own hooks are attributed to it at `init`). Ends the recording whatever
+ * the setting; in protect/middy modes nothing was recorded and nothing is loaded. `block` throws
+ * EPHEMERA_ERR_INIT_PATCH from `handlerLoaded`, which the engine lets through (guard.ts), so the
  * function fails its INIT naming the package; the block event carrying the inventory is reported
  * first. Allowed patches are part of the integrity baseline taken at the end of INIT.
  */
@@ -42,39 +44,58 @@ function initPatchesControl(policy: Readonly<Policy>): GuardControl | undefined 
     return undefined;
   }
   if (require.cache[modulePath] === undefined) return undefined; // register did not start recording
-  const { finishInitInventory, describePatch } = require(
+  const { finishInitInventory, beginGuardInstall, endGuardInstall, describePatch } = require(
     modulePath,
   ) as typeof import('./integrity/init-inventory.js');
   const { packageMatcher } = require('./attribution.js') as typeof import('./attribution.js');
-  const inventory = finishInitInventory();
   const action = policy.integrity.initPatches;
-  if (!inventory.recorded || action === 'off') return undefined;
+  if (action === 'off') {
+    finishInitInventory();
+    return undefined;
+  }
+  beginGuardInstall();
   const allowed = packageMatcher(policy.integrity.initPatchesAllow);
-  // Trusted: the runtime client's own setup and the guard (SECURITY.md), and the function's own code,
-  // including what a package does when that code calls it at INIT (`AWSXRay.captureHTTPsGlobal(https)`,
-  // `tracer.init()`): the author chose the call. What packages do while they load is judged.
+  // Trusted: the runtime client's own setup and the guard (SECURITY.md), and the function's own code.
+  // What a package does while it loads is judged, and so is what it does when the function's code
+  // calls it at INIT (`AWSXRay.captureHTTPsGlobal(https)`, a poisoned package's `init()`): the
+  // inventory attributes such a patch to the package that wrote the new function (init-inventory.ts).
   const trusted = (pkg: string) =>
     pkg === 'runtime' || pkg === '@ephemera/guard' || pkg === 'function code' || allowed(pkg);
-  const refused = inventory.patches.filter((p) => !trusted(p.package));
-  const info = {
-    action,
-    patches: inventory.patches.map(describePatch),
-    allowed: inventory.patches.filter((p) => trusted(p.package)).length,
-    refused: [...new Set(refused.map((p) => p.package))],
-    modules: inventory.modules,
-    comparisons: inventory.comparisons,
-    costMs: Math.round(inventory.costMs * 100) / 100,
-  };
+  let services: GuardServices | undefined;
+  let info: Record<string, unknown> = { action, recorded: false };
   return {
     name: 'initPatches',
-    init(services) {
+    init(s) {
+      services = s;
+      // This control comes last: every other control has installed its hooks (since buildControls
+      // began them). They are the guard's, not the function's, and are not listed.
+      endGuardInstall();
+    },
+    handlerLoaded() {
+      const inventory = finishInitInventory();
+      if (!inventory.recorded) return;
+      const refused = inventory.patches.filter((p) => !trusted(p.package));
+      info = {
+        action,
+        patches: inventory.patches.map(describePatch),
+        allowed: inventory.patches.filter((p) => trusted(p.package)).length,
+        refused: [...new Set(refused.map((p) => p.package))],
+        modules: inventory.modules,
+        comparisons: inventory.comparisons,
+        costMs: Math.round(inventory.costMs * 100) / 100,
+      };
       if (refused.length === 0) return;
       const detail = {
         packages: info.refused,
-        patches: refused.map((p) => ({ package: p.package, path: p.path, kind: p.kind })),
+        patches: refused.map((p) => ({
+          package: p.package,
+          path: p.path,
+          kind: p.kind,
+          ...(p.calledFrom !== undefined ? { calledFrom: p.calledFrom } : {}),
+        })),
         inventory: info.patches,
       };
-      services.report({ type: action, control: 'initPatches', action, detail });
+      services?.report({ type: action, control: 'initPatches', action, detail });
       if (action !== 'block') return;
       const { GuardError } = require('./errors.js') as typeof import('./errors.js');
       const first = refused[0] as (typeof refused)[number];
@@ -84,7 +105,7 @@ function initPatchesControl(policy: Readonly<Policy>): GuardControl | undefined 
           : '';
       throw new GuardError(
         'EPHEMERA_ERR_INIT_PATCH',
-        `${describePatch(first)} while the function initialised${others}; packages not allowed by integrity.initPatchesAllow: ${info.refused.join(', ')}`,
+        `${describePatch(first)} while the function initialised${others}; packages not allowed by integrity.initPatchesAllow: ${(info.refused as string[]).join(', ')}`,
       );
     },
     describe() {

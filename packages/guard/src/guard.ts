@@ -63,6 +63,7 @@ export class Guard {
   #current: InvocationRecord | undefined;
   #pendingRecycle: RecycleReason | undefined;
   #initDone = false;
+  #loaded = false;
   /** A control's refusal of an invocation, taken once by the adapter (see `verdict`). */
   readonly #verdicts = new WeakMap<InvocationRecord, InvokeVerdict>();
 
@@ -74,9 +75,21 @@ export class Guard {
           new Error(`a second guard install (${mode}) reused the ${shared.installMode} guard and its policy`),
         );
       }
+      shared.loaded();
       return shared;
     }
     shared = new Guard(resolvePolicy(policy), mode);
+    shared.loaded();
+    return shared;
+  }
+
+  /**
+   * Create the process's guard before the function's handler module loads (register and exec-wrapper
+   * modes: the shim calls it first): its hooks are in place while dependencies load. `shared()`,
+   * called when the handler is wrapped, then finishes INIT's inventory and emits the init event.
+   */
+  static early(mode: InstallMode): Guard {
+    if (!shared) shared = new Guard(resolvePolicy(undefined), mode);
     return shared;
   }
 
@@ -98,12 +111,29 @@ export class Guard {
     this.#controls = controlFactory ? controlFactory(policy) : [];
     const services = this.#services();
     for (const control of this.#controls) this.#safely(control, () => control.init?.(services));
+  }
+
+  /**
+   * The handler module has loaded: the controls finish what needed the function's code in place
+   * (the init-time patch inventory ends here) and the `init` event is emitted. Idempotent. The
+   * adapters call it when they wrap the handler; in register/exec-wrapper modes the guard is created
+   * before the handler loads (so its sink hooks judge what dependencies do while they load) and this
+   * runs when the shim wraps the loaded handler. A control may throw EPHEMERA_ERR_INIT_PATCH here
+   * (initPatches in `block`), which fails INIT.
+   */
+  loaded(): void {
+    if (this.#loaded) return;
+    this.#loaded = true;
+    for (const control of this.#controls) {
+      if (control.handlerLoaded) this.#safely(control, () => control.handlerLoaded?.());
+    }
+    const policy = this.policy;
     this.#telemetry.emit({
       type: 'init',
       invocation: 0,
-      ageMs: 0,
+      ageMs: this.ageMs(),
       detail: {
-        installMode: mode,
+        installMode: this.installMode,
         policy: summarisePolicy(policy),
         controls: this.#controls.map((c) => c.name),
         controlInfo: this.#describeControls(),
@@ -217,6 +247,7 @@ export class Guard {
   #endOfInit(): void {
     if (this.#initDone) return;
     this.#initDone = true;
+    this.loaded();
     for (const control of this.#controls) {
       if (control.endOfInit) this.#safely(control, () => control.endOfInit?.());
     }

@@ -19,6 +19,14 @@ export type { GuardEvent, GuardEventType } from './telemetry.js';
 /** The guard's version, reported in its init event. */
 export const GUARD_VERSION = '0.1.0';
 
+/**
+ * Create the guard before the function's handler module loads (the register/exec-wrapper shim does),
+ * so its hooks judge what dependencies do while they load; `protectAs` then completes it.
+ */
+export function startGuard(mode: 'register' | 'layer'): void {
+  Guard.early(mode);
+}
+
 /** Ask for this environment to be recycled after the current response is delivered. */
 export function recycle(reason: string): void {
   Guard.shared(undefined, 'protect').recycle(reason);

@@ -1,7 +1,8 @@
 /**
  * The handler Lambda runs when the guard is installed without code changes (`register` or the
  * layer's exec wrapper). It loads the function's original handler — named in
- * EPHEMERA_ORIGINAL_HANDLER — with Lambda's rules, during INIT, and exports it protected.
+ * EPHEMERA_ORIGINAL_HANDLER — with Lambda's rules, during INIT, and exports it protected. The guard
+ * is created before the handler loads.
  */
 import guard from './index.js';
 
@@ -13,7 +14,10 @@ if (!original) {
     'EPHEMERA_ORIGINAL_HANDLER is not set: the guard shim was named as the handler without register or the exec wrapper',
   );
 }
-const loaded = await guard.loadHandler(original, taskRoot);
 const mode = process.env.EPHEMERA_LAYER_DIR ? 'layer' : 'register';
+// The guard first: its sink hooks (egress, child processes, fs) judge what the function's
+// dependencies do while they load, and the init-time inventory ends only once they have loaded.
+guard.startGuard(mode);
+const loaded = await guard.loadHandler(original, taskRoot);
 
 export const handler = guard.protectAs(loaded, undefined, mode);

@@ -128,6 +128,11 @@ describe('init-time patches in the lab with the real aws-lambda-ric (register mo
       info.patches.includes('node_modules/evil-telemetry patched JSON.stringify'),
       info.patches.join('\n'),
     );
+    // Made by evil-telemetry's init() when the function's code called it: still the package's.
+    assert.ok(
+      info.patches.includes('node_modules/evil-telemetry patched http.get (called from function code)'),
+      info.patches.join('\n'),
+    );
     assert.deepEqual(info.refused, ['evil-telemetry']);
     const alert = logs.guard('poisoned-alert').find((e) => e.type === 'alert' && e.control === 'initPatches');
     assert.ok(alert, 'an initPatches alert');
@@ -175,6 +180,24 @@ describe('init-time patches in the lab with the real aws-lambda-ric (register mo
     assert.equal(received.length, count, 'nothing reached the collector from the guarded function');
   });
 
+  it('judges a connection a dependency opens while it loads: blocked at INIT, naming the package', async () => {
+    // Unguarded egress: the beacon is real and reaches the collector during INIT.
+    await eventually(
+      () => received.includes('beacon from poisoned-open'),
+      "the unguarded function's beacon reaches the collector",
+      5000,
+    );
+    const result = await lab.invoke('poisoned-alert', { pathParameters: { id: '6' } });
+    assert.equal(result.outcome, 'success', result.error?.errorMessage);
+    const blocked = logs
+      .guard('poisoned-alert')
+      .find((e) => e.type === 'block' && e.control === 'egress' && e.detail.phase === 'init');
+    assert.ok(blocked, 'an egress block event at INIT');
+    assert.equal(blocked.detail.package, 'evil-telemetry');
+    assert.equal(blocked.invocation, 0, 'before any invocation');
+    assert.ok(!received.includes('beacon from poisoned-alert'), 'the guarded beacon never arrived');
+  });
+
   it('refuses connections from packages not in egress.packages, whatever the destination', async () => {
     const count = received.length;
     const result = await lab.invoke('poisoned-packages', { pathParameters: { id: '5' } });
@@ -196,9 +219,17 @@ describe('init-time patches in the lab with the real aws-lambda-ric (register mo
       assert.equal(result.outcome, 'success', `${result.error?.errorType}: ${result.error?.errorMessage}`);
     }
     const info = initInfo('xray');
-    // captureHTTPsGlobal() patches when the function's own code calls it: the patch is made while
-    // the function's module body runs, so it is the function code's (the author chose to call it).
-    assert.ok(info.patches.includes('function code patched https.request'), info.patches.join('\n'));
+    // captureHTTPsGlobal() patches when the function's own code calls it, while the function's module
+    // body runs: the patch is still X-Ray's (its source wrote the wrapper), allowed by the default list.
+    assert.ok(
+      info.patches.includes(
+        'node_modules/aws-xray-sdk-core patched https.request (called from function code)',
+      ),
+      info.patches.join('\n'),
+    );
+    // What X-Ray set aside (`https.__request`, the original) is a function already there: nothing new
+    // was written, so it stays the function code's. No replacement is the function code's.
+    assert.ok(!info.patches.some((p) => p.startsWith('function code patched')), info.patches.join('\n'));
     assert.deepEqual(info.refused, []);
     const events = logs.guard('xray');
     assert.equal(

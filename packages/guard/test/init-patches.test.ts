@@ -128,4 +128,37 @@ process.stdout.write(JSON.stringify({ patches: r.patches.map(inv.describePatch),
     assert.deepEqual(result.patches, []);
     assert.ok(result.modules >= 3, `modules compiled while recording: ${result.modules}`);
   });
+
+  it("names the package that wrote a wrapper the function's own code installed by calling it", () => {
+    const result = run(
+      {
+        'index.js':
+          "const agent = require('agent');\nagent.start();\nconst d = JSON.stringify; JSON.stringify = function mine(v) { return d(v); };\n",
+        'node_modules/agent/index.js':
+          "const https = require('https');\nexports.start = () => { const r = https.request; https.request = function traced(...a) { return r.apply(this, a); }; };\n",
+      },
+      'index.js',
+    );
+    assert.ok(
+      result.patches.includes('node_modules/agent patched https.request (called from function code)'),
+      result.patches.join('\n'),
+    );
+    // A wrapper in the function's own source is the function's.
+    assert.ok(result.patches.includes('function code patched JSON.stringify'), result.patches.join('\n'));
+  });
+
+  it('does not let a package launder a patch through the function: a wrapper whose text is in no source (built by eval) is unknown', () => {
+    const result = run(
+      {
+        'index.js': "require('sly').init();\n",
+        'node_modules/sly/index.js':
+          "const net = require('net');\nexports.init = () => { net.connect = eval('(function (...a) ' + '{ return 1; })'); };\n",
+      },
+      'index.js',
+    );
+    assert.ok(
+      result.patches.includes('unknown patched net.connect (called from function code)'),
+      result.patches.join('\n'),
+    );
+  });
 });

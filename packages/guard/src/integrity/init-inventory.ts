@@ -46,7 +46,15 @@ export interface InitPatch {
   /** What changed, as the integrity control's drift paths name it: `https.request`, `JSON.stringify`. */
   readonly path: string;
   readonly kind: 'added' | 'removed' | 'replaced' | 'reconfigured';
+  /**
+   * Set when the function's own code called the package that made the change (`AWSXRay.
+   * captureHTTPsGlobal(https)`, a package's `init()`): `function code`. See `authorOf`.
+   */
+  readonly calledFrom?: string;
 }
+
+/** A change as found, with the new value (a function whose author `authorOf` may name). */
+type Found = InitPatch & { readonly value?: unknown };
 
 /** What recording found, read once when the guard is created. */
 export interface InitInventory {
@@ -118,6 +126,7 @@ const ownKeys = Reflect.ownKeys;
 const getOwnPropertyDescriptor = Reflect.getOwnPropertyDescriptor;
 const objectIs = Object.is;
 const apply = Reflect.apply;
+const functionToString = Function.prototype.toString;
 const hrtime = process.hrtime.bigint;
 const isBuiltin = (Module as unknown as { isBuiltin: (name: string) => boolean }).isBuiltin;
 
@@ -170,6 +179,9 @@ function skipped(w: { readonly id: string }, key: string | symbol): boolean {
   return w.id === 'globalThis' && typeof key === 'string' && UNREAD_GLOBALS.has(key);
 }
 
+/** Every function value recorded on a watched surface: moving one (`https.__request = https.request`) writes nothing new. */
+const knownFunctions = new WeakSet<object>();
+
 function record(w: Watched): void {
   const keys = ownKeys(w.target);
   const values: unknown[] = [];
@@ -184,7 +196,9 @@ function record(w: Watched): void {
     }
     const d = getOwnPropertyDescriptor(w.target, keys[i] as string | symbol) as PropertyDescriptor;
     const accessor = d.get !== undefined || d.set !== undefined || !('value' in d);
-    values.push(accessor ? d.get : d.value);
+    const value = accessor ? d.get : d.value;
+    if (typeof value === 'function') knownFunctions.add(value);
+    values.push(value);
     setters.push(d.set);
     flags.push(
       (d.writable ? WRITABLE : 0) |
@@ -262,7 +276,7 @@ function formatKey(id: string, key: string | symbol): string {
 }
 
 /** The changes of `w` since it was recorded, as patches (by mode), then `w` re-recorded. */
-function describeChanges(w: Watched, pkg: string, into: InitPatch[]): void {
+function describeChanges(w: Watched, pkg: string, into: Found[]): void {
   const before = new Map<string | symbol, number>();
   for (let i = 0; i < w.keys.length; i++) before.set(w.keys[i] as string | symbol, i);
   const keys = ownKeys(w.target);
@@ -277,7 +291,8 @@ function describeChanges(w: Watched, pkg: string, into: InitPatch[]): void {
     const i = before.get(key);
     if (i === undefined) {
       // New keys on live objects (globalThis, process) are state, not patches of existing behaviour.
-      if (!live) into.push({ package: pkg, path: formatKey(w.id, key), kind: 'added' });
+      if (!live)
+        into.push({ package: pkg, path: formatKey(w.id, key), kind: 'added', value: d.get ?? d.value });
       continue;
     }
     before.delete(key);
@@ -302,7 +317,7 @@ function describeChanges(w: Watched, pkg: string, into: InitPatch[]): void {
       const involvesFunction = accessor || typeof oldValue === 'function' || typeof newValue === 'function';
       const references = isReference(oldValue) || isReference(newValue);
       if (w.mode === 'functions' ? involvesFunction : w.mode === 'references' ? references : true)
-        into.push({ package: pkg, path: formatKey(w.id, key), kind: 'replaced' });
+        into.push({ package: pkg, path: formatKey(w.id, key), kind: 'replaced', value: newValue });
     } else if (
       d.configurable !== (((w.flags[i] as number) & CONFIGURABLE) !== 0) ||
       (!accessor && d.writable !== (((w.flags[i] as number) & WRITABLE) !== 0))
@@ -340,6 +355,8 @@ interface Recording {
   readonly load: AnyFunction;
   /** Built-in module names required since recording started. */
   readonly builtinsSeen: Set<string>;
+  /** The CommonJS sources compiled while recording, by package (`authorOf` searches them). */
+  readonly sources: { readonly pkg: string; readonly content: string }[];
   modules: number;
   comparisons: number;
   costNs: bigint;
@@ -348,6 +365,8 @@ interface Recording {
   /** Set once the function's first module compiled: changes before it are the runtime's. */
   started: boolean;
   resolving: boolean;
+  /** Between beginGuardInstall and endGuardInstall: changes are the guard's. */
+  installingGuard: boolean;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: wraps the loader's functions whatever their signature
@@ -433,7 +452,7 @@ function compareHot(rec: Recording, pkg: string): void {
     if (value === h.value) continue;
     h.value = value;
     rec.hotPaths.add(h.path);
-    push(rec, { package: pkg, path: h.path, kind: 'replaced' });
+    push(rec, { package: pkg, path: h.path, kind: 'replaced', value });
   }
   rec.costNs += hrtime() - start;
 }
@@ -443,12 +462,48 @@ function resyncHot(rec: Recording): void {
   for (const h of rec.hot) h.value = (h.w.target as Record<string, unknown>)[h.key];
 }
 
-function push(rec: Recording, patch: InitPatch): void {
-  if (NODE_OWN_CHANGES.has(patch.path)) return;
+function push(rec: Recording, found: Found): void {
+  // The guard's own hooks are not listed (its controls describe them in the init event).
+  if (NODE_OWN_CHANGES.has(found.path) || found.package === GUARD_PACKAGE) return;
+  let patch: InitPatch = { package: found.package, path: found.path, kind: found.kind };
+  if (found.package === FUNCTION_CODE && typeof found.value === 'function') {
+    const author = authorOf(rec, found.value);
+    if (author !== FUNCTION_CODE) patch = { ...patch, package: author, calledFrom: FUNCTION_CODE };
+  }
   const key = `${patch.package}\u0000${patch.path}`;
   if (rec.seen.has(key) || rec.patches.length >= MAX_PATCHES) return;
   rec.seen.add(key);
   rec.patches.push(patch);
+}
+
+/**
+ * Who wrote a function the function's own code installed at INIT — usually by calling a package
+ * (`AWSXRay.captureHTTPsGlobal(https)`), and a poisoned package could wait for such a call (an
+ * `init()`) to patch. The function's source text is looked up in the CommonJS sources compiled
+ * while recording (kept by reference: V8 keeps them anyway): the package whose source contains it
+ * is the author. Found in the function's own sources, or a function already recorded on a watched
+ * surface (an original set aside, `https.__request`): `function code`. Found nowhere
+ * (made with `eval`/`new Function`, bound, native): `unknown`, which no policy trusts by default —
+ * so a package cannot launder a patch through the function's call. Runs only for such patches (a
+ * few at most), never per module.
+ */
+function authorOf(rec: Recording, fn: unknown): string {
+  // A function already on a watched surface (an original kept aside by a wrapper): nothing new.
+  if (knownFunctions.has(fn as object)) return FUNCTION_CODE;
+  let text: string;
+  try {
+    text = apply(functionToString, fn, []) as string;
+  } catch {
+    return UNKNOWN;
+  }
+  if (text.includes('[native code]')) return UNKNOWN;
+  let author: string | undefined;
+  for (const source of rec.sources) {
+    if (source.content.indexOf(text) < 0) continue;
+    if (source.pkg === FUNCTION_CODE) return FUNCTION_CODE;
+    author ??= source.pkg;
+  }
+  return author ?? UNKNOWN;
 }
 
 /** Compare every watched surface with its recorded state; attribute what changed to `pkg`. */
@@ -464,7 +519,7 @@ function compare(rec: Recording, pkg: string, how: 'keys' | 'thorough'): void {
   for (let i = 0; i < watched.length; i++) {
     const w = watched[i] as Watched;
     if (how === 'thorough' ? changedThorough(w) : changedFast(w, false)) {
-      const found: InitPatch[] = [];
+      const found: Found[] = [];
       describeChanges(w, pkg, found);
       for (const patch of found) if (!rec.hotPaths.has(patch.path)) push(rec, patch);
     }
@@ -478,6 +533,7 @@ function topLevel(enclosing: string | undefined): boolean {
 }
 
 function current(rec: Recording): string {
+  if (rec.installingGuard) return GUARD_PACKAGE;
   const top = rec.stack[rec.stack.length - 1];
   if (top !== undefined) return top;
   return rec.started ? UNKNOWN : RUNTIME;
@@ -508,6 +564,7 @@ export function startInitInventory(): void {
       if (r === undefined || typeof filename !== 'string') return apply(originalCompile, this, args);
       r.modules += 1;
       const pkg = packageOfFile(filename);
+      if (pkg !== GUARD_PACKAGE && typeof args[0] === 'string') r.sources.push({ pkg, content: args[0] });
       const enclosing = r.stack[r.stack.length - 1];
       const boundary = pkg !== enclosing;
       // The guard's own modules are not the function's: they neither start the function's phase nor
@@ -568,12 +625,14 @@ export function startInitInventory(): void {
       return result;
     },
     builtinsSeen: new Set(),
+    sources: [],
     modules: 0,
     comparisons: 0,
     costNs: 0n,
     startNs: 0n,
     started: false,
     resolving: true,
+    installingGuard: false,
   };
   const start = hrtime();
   const now: { id: string; mode: SurfaceMode; resolve: () => unknown }[] = [];
@@ -600,6 +659,29 @@ export function startInitInventory(): void {
   rec.startNs = hrtime() - start;
   rec.resolving = false;
   recording = rec;
+}
+
+/**
+ * The guard is about to install its controls' hooks (register/exec wrapper: before the function's
+ * handler module loads). What changed until now is attributed; what changes until
+ * `endGuardInstall()` is the guard's own and not listed (each control describes its hooks in the
+ * init event). Nothing happens when not recording.
+ *
+ * @example beginGuardInstall(); installHooks(); endGuardInstall();
+ */
+export function beginGuardInstall(): void {
+  const rec = recording;
+  if (rec === undefined || rec.installingGuard) return;
+  compare(rec, current(rec), 'thorough');
+  rec.installingGuard = true;
+}
+
+/** The guard's controls are installed: their changes are adopted as the recorded state. */
+export function endGuardInstall(): void {
+  const rec = recording;
+  if (rec === undefined || !rec.installingGuard) return;
+  compare(rec, GUARD_PACKAGE, 'thorough');
+  rec.installingGuard = false;
 }
 
 /**
@@ -646,5 +728,6 @@ export function describePatch(patch: InitPatch): string {
       ? patch.package
       : `node_modules/${patch.package}`;
   const verb = patch.kind === 'replaced' ? 'patched' : patch.kind;
-  return `${who} ${verb} ${patch.path}`;
+  const via = patch.calledFrom === undefined ? '' : ` (called from ${patch.calledFrom})`;
+  return `${who} ${verb} ${patch.path}${via}`;
 }
