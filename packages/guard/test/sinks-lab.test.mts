@@ -43,7 +43,13 @@ for (const [label, nodePath] of [
         name,
         codeDir: fixture('sinks'),
         handler: 'index.handler',
-        environment: { ...WRAPPER, ...NO_RECYCLE, ...environment },
+        environment: {
+          ...WRAPPER,
+          ...NO_RECYCLE,
+          // Code that runs before the guard's hooks: it keeps the original built-ins for the handler.
+          NODE_OPTIONS: `--require ${join(fixture('sinks'), 'saver.cjs')}`,
+          ...environment,
+        },
         layers: [layerDir],
       });
       lab = await createLab({
@@ -67,11 +73,14 @@ for (const [label, nodePath] of [
       const out = json(result);
       // Hooked built-ins: the guard refuses with its own codes.
       assert.equal(out.hookedWrite?.code, 'EPHEMERA_ERR_FS_BLOCKED');
+      // A reference the handler module took while it loaded: the hooks were already in place.
+      assert.equal(out.loadTimeWrite?.code, 'EPHEMERA_ERR_FS_BLOCKED');
       assert.equal(out.environ?.code, 'EPHEMERA_ERR_FS_BLOCKED');
       assert.equal(out.source?.code, 'EPHEMERA_ERR_FS_BLOCKED');
       assert.equal(out.hookedSpawn?.code, 'EPHEMERA_ERR_CHILD_PROCESS_BLOCKED');
       assert.equal(out.hookedBinding?.code, 'EPHEMERA_ERR_INTERNALS_BLOCKED');
-      // References taken before the hooks: Node's permission model refuses.
+      // References taken before the hooks (by code preloaded with NODE_OPTIONS): Node's permission
+      // model refuses.
       assert.equal(out.savedWrite?.code, 'ERR_ACCESS_DENIED');
       assert.equal(out.savedSpawn?.code, 'ERR_ACCESS_DENIED');
       assert.equal(out.savedBinding?.code, 'ERR_ACCESS_DENIED');
