@@ -5,6 +5,10 @@
  *
  *   node --import tsx bench/init-inventory.bench.ts            (25 cold starts per arm)
  *   node --import tsx bench/init-inventory.bench.ts --quick    (8 per arm)
+ *   node --import tsx bench/init-inventory.bench.ts --instructions
+ *       (valgrind's callgrind: instructions executed by the main thread, register-off vs inventory
+ *       on, two runs each — repeatable within ~0.2 % whatever else the machine is doing; V8's
+ *       background compiler and GC threads are left out, they vary from run to run)
  *
  * Each sample is a fresh `node` process (the built guard, dist/): the function is required, then the
  * inventory is ended as the guard ends it when created. Arms, rotated sample by sample so they share
@@ -15,8 +19,9 @@
  * the process waited for a core, CPU time does not. The inventory's own
  * accounting (recording at start, comparisons) is reported beside it.
  */
-import { execFileSync } from 'node:child_process';
-import { loadavg } from 'node:os';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machine } from './lib/machine.js';
@@ -65,6 +70,65 @@ function coldStart(arm: (typeof ARMS)[number]): Sample {
   const line = out.split('\n').find((l) => l.startsWith(MARK));
   if (!line) throw new Error(`no result from ${arm.name}: ${out}`);
   return JSON.parse(line.slice(MARK.length)) as Sample;
+}
+
+/** Instructions the main thread executed in one cold start of `arm` (callgrind, one thread per file). */
+function mainThreadInstructions(arm: (typeof ARMS)[number]): number {
+  const dir = mkdtempSync(join(tmpdir(), 'ephemera-callgrind-'));
+  try {
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '', NODE_NO_WARNINGS: '1' };
+    delete env.EPHEMERA_ORIGINAL_HANDLER;
+    env.AWS_LAMBDA_RUNTIME_API = '127.0.0.1:9';
+    env._HANDLER = 'index.handler';
+    env.EPHEMERA_INIT_PATCHES = arm.inventory ? 'alert' : 'off';
+    const out = spawnSync(
+      'valgrind',
+      [
+        '--tool=callgrind',
+        '--separate-threads=yes',
+        `--callgrind-out-file=${join(dir, 'out')}`,
+        process.execPath,
+        '--require',
+        REGISTER,
+        MEASURE,
+      ],
+      { env, encoding: 'utf8', timeout: 600_000 },
+    );
+    if (out.status !== 0) throw new Error(`callgrind failed (${out.status}): ${out.stderr.slice(-500)}`);
+    const first = readdirSync(dir).find((f) => f.endsWith('-01'));
+    const totals = first ? /^totals:\s+(\d+)/m.exec(readFileSync(join(dir, first), 'utf8')) : null;
+    if (!totals) throw new Error('no main-thread totals in the callgrind output');
+    return Number(totals[1]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv.includes('--instructions')) {
+  const arms = ARMS.filter((a) => a.register);
+  const counts = new Map<string, number[]>(arms.map((a) => [a.name, []]));
+  for (let i = 0; i < 2; i++) for (const arm of arms) counts.get(arm.name)?.push(mainThreadInstructions(arm));
+  const mean = (name: string) => {
+    const xs = counts.get(name) ?? [];
+    return xs.reduce((a, b) => a + b, 0) / xs.length;
+  };
+  const off = mean('off');
+  const millions = (n: number) => `${(n / 1e6).toFixed(1)} M`;
+  const table: Table = {
+    title: 'Init-time patch inventory: main-thread instructions of one cold start (callgrind, 2 runs each)',
+    headers: ['arm', 'instructions (mean)', 'runs', 'added vs register-off', 'ratio'],
+    rows: arms.map((arm) => [
+      arm.label,
+      millions(mean(arm.name)),
+      (counts.get(arm.name) ?? []).map(millions).join(', '),
+      arm.name === 'off' ? '–' : millions(mean(arm.name) - off),
+      ratio(mean(arm.name), off),
+    ]),
+    notes: [`machine: ${JSON.stringify(machine())}`],
+  };
+  console.log(renderText(table));
+  console.log(`\n${renderMarkdown(table)}`);
+  process.exit(0);
 }
 
 const samples = new Map<string, Sample[]>(ARMS.map((a) => [a.name, []]));

@@ -179,8 +179,12 @@ function skipped(w: { readonly id: string }, key: string | symbol): boolean {
   return w.id === 'globalThis' && typeof key === 'string' && UNREAD_GLOBALS.has(key);
 }
 
-/** Every function value recorded on a watched surface: moving one (`https.__request = https.request`) writes nothing new. */
-const knownFunctions = new WeakSet<object>();
+/**
+ * Functions replaced on a watched surface during INIT (a wrapper keeps the original, often on a new
+ * key: `https.__request = https.request`). Filled only when a replacement is found; a WeakSet of
+ * every recorded function would cost ~10 M instructions per cold start (measured).
+ */
+const replacedOriginals = new WeakSet<object>();
 
 function record(w: Watched): void {
   const keys = ownKeys(w.target);
@@ -196,9 +200,7 @@ function record(w: Watched): void {
     }
     const d = getOwnPropertyDescriptor(w.target, keys[i] as string | symbol) as PropertyDescriptor;
     const accessor = d.get !== undefined || d.set !== undefined || !('value' in d);
-    const value = accessor ? d.get : d.value;
-    if (typeof value === 'function') knownFunctions.add(value);
-    values.push(value);
+    values.push(accessor ? d.get : d.value);
     setters.push(d.set);
     flags.push(
       (d.writable ? WRITABLE : 0) |
@@ -314,6 +316,7 @@ function describeChanges(w: Watched, pkg: string, into: Found[]): void {
       }
       into.push({ package: pkg, path: formatKey(w.id, key), kind: 'reconfigured' });
     } else if (!objectIs(oldValue, newValue) || (accessor && d.set !== w.setters[i])) {
+      if (typeof oldValue === 'function') replacedOriginals.add(oldValue);
       const involvesFunction = accessor || typeof oldValue === 'function' || typeof newValue === 'function';
       const references = isReference(oldValue) || isReference(newValue);
       if (w.mode === 'functions' ? involvesFunction : w.mode === 'references' ? references : true)
@@ -450,6 +453,7 @@ function compareHot(rec: Recording, pkg: string): void {
     const h = hot[i] as Hot;
     const value = (h.w.target as Record<string, unknown>)[h.key];
     if (value === h.value) continue;
+    if (typeof h.value === 'function') replacedOriginals.add(h.value);
     h.value = value;
     rec.hotPaths.add(h.path);
     push(rec, { package: pkg, path: h.path, kind: 'replaced', value });
@@ -489,7 +493,8 @@ function push(rec: Recording, found: Found): void {
  */
 function authorOf(rec: Recording, fn: unknown): string {
   // A function already on a watched surface (an original kept aside by a wrapper): nothing new.
-  if (knownFunctions.has(fn as object)) return FUNCTION_CODE;
+  if (replacedOriginals.has(fn as object)) return FUNCTION_CODE;
+  for (const w of rec.watched) if (w.values.includes(fn)) return FUNCTION_CODE;
   let text: string;
   try {
     text = apply(functionToString, fn, []) as string;
