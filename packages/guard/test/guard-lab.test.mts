@@ -142,6 +142,8 @@ describe('guard core in the lab with the real aws-lambda-ric', () => {
     await eventually(
       () => logs.guard('count').filter((e) => e.type === 'recycle').length >= 8,
       'recycle events',
+      // An upper bound only (it returns as soon as they are in): a loaded machine needs more than 5 s.
+      15_000,
     );
     const recycles = logs.guard('count').filter((e) => e.type === 'recycle');
     assert.ok(recycles.every((e) => e.detail.reason === 'max-invocations' && e.invocation === 3));
