@@ -126,11 +126,7 @@ type FsPolicy = Policy['fs'] & { readonly action: 'block' | 'alert' };
 type ChildProcessPolicy = Policy['childProcess'] & { readonly action: 'block' | 'alert' };
 
 /** The lifecycle every sink control (fs, childProcess, internals) shares. */
-interface SinkControl {
-  install(): { readonly hooked: readonly string[]; readonly unavailable: readonly string[] };
-  endOfInit(): void;
-  beginInvocation(): void;
-}
+type SinkControl = import('./sinks/refusal.js').SinkLifecycle;
 
 /** Adapts a sink control: hooks at init, judged from the end of INIT, reports per invocation. */
 function sinkControl(

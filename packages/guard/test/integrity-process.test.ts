@@ -31,10 +31,12 @@ interface RunResult {
 function runTechnique(bin: string, name: string): Promise<RunResult> {
   // A nested process must not report into this test run's channel.
   const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+  // A private TMPDIR per run: the /tmp detector must not see files other tests create meanwhile.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ephemera-process-run-'));
   return new Promise((resolve) => {
     const child = spawn(bin, ['--require', 'tsx/cjs', RUNNER, name], {
       cwd: ROOT,
-      env,
+      env: { ...env, TMPDIR: tmp },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -48,6 +50,7 @@ function runTechnique(bin: string, name: string): Promise<RunResult> {
     const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
     child.on('close', () => {
       clearTimeout(timer);
+      fs.rmSync(tmp, { recursive: true, force: true });
       const line = stdout.split('\n').find((l) => l.startsWith(RESULT_MARK));
       if (line === undefined) {
         resolve({ error: `no result line (stdout: ${stdout.slice(-500)})`, stderr });

@@ -51,12 +51,21 @@ interface Run {
  * below runs the runner through `--import tsx` on the TypeScript sources, as a developer would.
  */
 function runChild(node: string, args: string[], env: NodeJS.ProcessEnv, loader: string[] = []): Promise<Run> {
+  // A private TMPDIR per run: the /tmp detector must not see files other tests create meanwhile.
+  const tmp = mkdtempSync(join(tmpdir(), 'ephemera-surfaces-run-'));
   return new Promise((done) => {
     execFile(
       node,
       [...loader, RUNNER, ...args],
-      { cwd: REPO, env, encoding: 'utf8', timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
+      {
+        cwd: REPO,
+        env: { ...env, TMPDIR: tmp },
+        encoding: 'utf8',
+        timeout: 60_000,
+        maxBuffer: 16 * 1024 * 1024,
+      },
       (_error, stdout, stderr) => {
+        rmSync(tmp, { recursive: true, force: true });
         const line = stdout.split('\n').find((l) => l.startsWith('EPHEMERA-IMPLANT-RESULT '));
         const result = line
           ? (JSON.parse(line.slice('EPHEMERA-IMPLANT-RESULT '.length)) as RunResult)

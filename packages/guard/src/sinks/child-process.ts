@@ -36,7 +36,13 @@ import path from 'node:path';
 import { FUNCTION_CODE, packageFromStack, packageMatcher } from '../attribution.js';
 import { inspectSink } from '../sink-inspector.js';
 import { absolutePath, normaliseDirs, realPath } from './paths.js';
-import { ReportBudget, SinkBlockedError } from './refusal.js';
+import {
+  checkSinkAction,
+  ReportBudget,
+  SinkBlockedError,
+  type SinkLifecycle,
+  sinkLifecycle,
+} from './refusal.js';
 import { type AnyFunction, mimic, replaceProperty } from './wrap.js';
 
 const { apply } = Reflect;
@@ -76,11 +82,8 @@ export interface ChildProcessControlOptions {
   readonly onDecision?: (decision: ChildProcessDecision) => void;
 }
 
-export interface ChildProcessControl {
-  install(): { readonly hooked: readonly string[]; readonly unavailable: readonly string[] };
-  endOfInit(): void;
-  beginInvocation(): void;
-}
+/** install (hooks, once per process; the last installed control is the one they consult), endOfInit, beginInvocation. */
+export type ChildProcessControl = SinkLifecycle;
 
 interface State {
   readonly action: 'block' | 'alert';
@@ -102,9 +105,7 @@ let pendingApi: string | undefined;
  * @example createChildProcessControl({ action: 'block', allow: ['/usr/bin/git'] }).install();
  */
 export function createChildProcessControl(options: ChildProcessControlOptions): ChildProcessControl {
-  if (options.action !== 'block' && options.action !== 'alert') {
-    throw new TypeError(`childProcess action is ${String(options.action)}; accepted: "block", "alert"`);
-  }
+  checkSinkAction('childProcess', options.action);
   const state: State = {
     action: options.action,
     allow: normaliseDirs(options.allow),
@@ -116,19 +117,8 @@ export function createChildProcessControl(options: ChildProcessControlOptions): 
     budget: new ReportBudget(),
     afterInit: false,
   };
-  return freeze({
-    install() {
-      const result = installHooks();
-      current = state;
-      return result;
-    },
-    endOfInit() {
-      state.afterInit = true;
-    },
-    beginInvocation() {
-      state.afterInit = true;
-      state.budget.reset();
-    },
+  return sinkLifecycle(state, installHooks, (s) => {
+    current = s;
   });
 }
 

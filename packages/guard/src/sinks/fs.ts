@@ -46,7 +46,15 @@ import Module from 'node:module';
 import path from 'node:path';
 import { inspectSink } from '../sink-inspector.js';
 import { absolutePath, isProcSecret, isUnderAny, normaliseDirs, pathText, realPath } from './paths.js';
-import { type FailureForm, fail, ReportBudget, SinkBlockedError } from './refusal.js';
+import {
+  checkSinkAction,
+  type FailureForm,
+  fail,
+  ReportBudget,
+  SinkBlockedError,
+  type SinkLifecycle,
+  sinkLifecycle,
+} from './refusal.js';
 import { type AnyFunction, mimic, replaceProperty } from './wrap.js';
 
 const { apply, defineProperty, deleteProperty, getOwnPropertyDescriptor } = Reflect;
@@ -154,14 +162,8 @@ export interface FsControlOptions {
   readonly onDecision?: (decision: FsDecision) => void;
 }
 
-export interface FsControl {
-  /** Installs the hooks (once per process; the last installed control is the one they consult). */
-  install(): { readonly hooked: readonly string[]; readonly unavailable: readonly string[] };
-  /** INIT is over: reads are judged from now on. */
-  endOfInit(): void;
-  /** A new invocation: reports are de-duplicated per invocation. */
-  beginInvocation(): void;
-}
+/** install (hooks, once per process; the last installed control is the one they consult), endOfInit, beginInvocation. */
+export type FsControl = SinkLifecycle;
 
 interface FsState {
   readonly action: 'block' | 'alert';
@@ -200,9 +202,7 @@ function defaultSourceRoots(): string[] {
  * @example const control = createFsControl({ action: 'block', read: ['/'], write: ['/tmp'], readSource: false }); control.install();
  */
 export function createFsControl(options: FsControlOptions): FsControl {
-  if (options.action !== 'block' && options.action !== 'alert') {
-    throw new TypeError(`fs action is ${String(options.action)}; accepted: "block", "alert"`);
-  }
+  checkSinkAction('fs', options.action);
   const state: FsState = {
     action: options.action,
     read: normaliseDirs(options.read),
@@ -213,19 +213,8 @@ export function createFsControl(options: FsControlOptions): FsControl {
     budget: new ReportBudget(),
     afterInit: false,
   };
-  return freeze({
-    install() {
-      const result = installHooks();
-      current = state;
-      return result;
-    },
-    endOfInit() {
-      state.afterInit = true;
-    },
-    beginInvocation() {
-      state.afterInit = true;
-      state.budget.reset();
-    },
+  return sinkLifecycle(state, installHooks, (s) => {
+    current = s;
   });
 }
 

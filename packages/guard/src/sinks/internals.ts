@@ -22,7 +22,13 @@
  */
 import Module from 'node:module';
 import workerThreads from 'node:worker_threads';
-import { ReportBudget, SinkBlockedError } from './refusal.js';
+import {
+  checkSinkAction,
+  ReportBudget,
+  SinkBlockedError,
+  type SinkLifecycle,
+  sinkLifecycle,
+} from './refusal.js';
 import { type AnyFunction, mimic, replaceProperty } from './wrap.js';
 
 const { apply, construct, defineProperty, setPrototypeOf } = Reflect;
@@ -52,11 +58,8 @@ export interface InternalsControlOptions {
   readonly onDecision?: (decision: InternalsDecision) => void;
 }
 
-export interface InternalsControl {
-  install(): { readonly hooked: readonly string[]; readonly unavailable: readonly string[] };
-  endOfInit(): void;
-  beginInvocation(): void;
-}
+/** install (hooks, once per process; the last installed control is the one they consult), endOfInit, beginInvocation. */
+export type InternalsControl = SinkLifecycle;
 
 interface State {
   readonly action: 'block' | 'alert';
@@ -73,28 +76,15 @@ let current: State | undefined;
  * @example createInternalsControl({ action: 'block' }).install();
  */
 export function createInternalsControl(options: InternalsControlOptions): InternalsControl {
-  if (options.action !== 'block' && options.action !== 'alert') {
-    throw new TypeError(`internals action is ${String(options.action)}; accepted: "block", "alert"`);
-  }
+  checkSinkAction('internals', options.action);
   const state: State = {
     action: options.action,
     onDecision: options.onDecision,
     budget: new ReportBudget(),
     afterInit: false,
   };
-  return freeze({
-    install() {
-      const result = installHooks();
-      current = state;
-      return result;
-    },
-    endOfInit() {
-      state.afterInit = true;
-    },
-    beginInvocation() {
-      state.afterInit = true;
-      state.budget.reset();
-    },
+  return sinkLifecycle(state, installHooks, (s) => {
+    current = s;
   });
 }
 

@@ -80,3 +80,54 @@ export class ReportBudget {
     this.#count = 0;
   }
 }
+
+/** What every sink control's state carries (fs, childProcess, internals). */
+export interface SinkState {
+  readonly action: 'block' | 'alert';
+  readonly budget: ReportBudget;
+  /** Set at the end of INIT: some rules apply only from then on. */
+  afterInit: boolean;
+}
+
+/** The lifecycle every sink control exposes to the engine (see controls.ts `sinkControl`). */
+export interface SinkLifecycle {
+  install(): { readonly hooked: readonly string[]; readonly unavailable: readonly string[] };
+  endOfInit(): void;
+  beginInvocation(): void;
+}
+
+/**
+ * Refuse an action other than block/alert (TypeError naming the control), as every sink control's
+ * constructor does.
+ */
+export function checkSinkAction(control: string, action: unknown): void {
+  if (action !== 'block' && action !== 'alert') {
+    throw new TypeError(`${control} action is ${String(action)}; accepted: "block", "alert"`);
+  }
+}
+
+/**
+ * The shared lifecycle of a sink control: `install` puts the module's hooks in (once per process)
+ * and makes `state` the one they judge with (`activate`); the end of INIT and each invocation start
+ * the rules that apply after INIT and reset the per-invocation report budget.
+ */
+export function sinkLifecycle<S extends SinkState>(
+  state: S,
+  installHooks: () => ReturnType<SinkLifecycle['install']>,
+  activate: (state: S) => void,
+): SinkLifecycle {
+  return Object.freeze({
+    install() {
+      const result = installHooks();
+      activate(state);
+      return result;
+    },
+    endOfInit() {
+      state.afterInit = true;
+    },
+    beginInvocation() {
+      state.afterInit = true;
+      state.budget.reset();
+    },
+  });
+}

@@ -2,6 +2,10 @@
  * `ephemera demo` end to end: the real CLI process runs every arm on fresh labs with the real
  * runtime client (the guard through its layer and exec wrapper), writes the JSON results and the
  * HTML report; the report is rendered in headless Chromium. One run is shared by all the checks.
+ * Named `.e2e.mts`: `npm test` runs it after the other test files, alone, because its arms compress
+ * two lab hours into seconds of real time and their outcome depends on the machine keeping up (under
+ * a load average near 20 the unprotected arm stole 33 % and the lab front reset victims'
+ * connections).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
