@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -16,6 +16,14 @@ import { buildRealDeployment, dependencyClosure, REAL_DEPENDENCIES } from './dep
 
 const BIN = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
 const POISONED = fileURLToPath(new URL('../../guard/test/fixtures/poisoned-dep/', import.meta.url));
+
+/** The line of the poisoned fixture's evil-telemetry/index.js that starts with `text` (1-based). */
+function evilLine(text: string): number {
+  const lines = readFileSync(join(POISONED, 'node_modules/evil-telemetry/index.js'), 'utf8').split('\n');
+  const index = lines.findIndex((l) => l.startsWith(text));
+  assert.ok(index >= 0, `the fixture has a line starting with ${text}`);
+  return index + 1;
+}
 
 const temps: string[] = [];
 after(() => {
@@ -139,12 +147,14 @@ module.exports = { handler };
 });
 
 describe('ephemera scan: dependencies, package by package', () => {
-  it('flags the poisoned dependency fixture: load-time patches of https.request and JSON.stringify, and its timer', () => {
+  it('flags the poisoned dependency fixture: load-time patches of https.request and JSON.stringify, its beacon and its timer', () => {
     const report = scanDeployment(POISONED);
+    const at = (text: string) => `node_modules/evil-telemetry/index.js:${evilLine(text)}`;
     assert.deepEqual(brief(report.findings), [
-      'load-time-patch high node_modules/evil-telemetry/index.js:15',
-      'load-time-patch high node_modules/evil-telemetry/index.js:22',
-      'load-time-timer medium node_modules/evil-telemetry/index.js:28',
+      `load-time-network high ${at('const beacon = http.request(')}`,
+      `load-time-patch high ${at('https.request = function')}`,
+      `load-time-patch high ${at('JSON.stringify = function')}`,
+      `load-time-timer medium ${at('const timer = setInterval(')}`,
     ]);
     assert.deepEqual(report.findings.map((f) => f.message).slice(0, 2), [
       'replaces https.request when required',
@@ -318,8 +328,8 @@ describe('ephemera scan: SARIF 2.1.0', () => {
     );
     checkSarif(sarif);
     const results = sarif.runs[0].results as SarifResult[];
-    assert.equal(results.length, 3);
-    const first = results[0];
+    assert.equal(results.length, 4);
+    const first = results.find((r) => r.ruleId === 'load-time-patch');
     assert.equal(first?.ruleId, 'load-time-patch');
     assert.equal(first?.level, 'error');
     assert.equal(
@@ -327,8 +337,11 @@ describe('ephemera scan: SARIF 2.1.0', () => {
       'packages/guard/test/fixtures/poisoned-dep/node_modules/evil-telemetry/index.js',
       'relative to the repository root the command ran in',
     );
-    assert.deepEqual(first?.locations[0]?.physicalLocation.region, { startLine: 15, startColumn: 1 });
-    assert.equal(results[2]?.level, 'warning');
+    assert.deepEqual(first?.locations[0]?.physicalLocation.region, {
+      startLine: evilLine('https.request = function'),
+      startColumn: 1,
+    });
+    assert.equal(results.find((r) => r.ruleId === 'load-time-timer')?.level, 'warning');
   });
 
   it('the checker itself rejects logs that miss required fields', () => {
@@ -359,10 +372,10 @@ describe('ephemera scan: command line', () => {
     const failing = await run(['scan', POISONED, '--fail-on', 'high', '--format', 'json']);
     assert.equal(failing.code, 1, failing.stderr);
     const parsed = JSON.parse(failing.stdout) as ScanReport;
-    assert.equal(parsed.findings.length, 3);
+    assert.equal(parsed.findings.length, 4);
     const passing = await run(['scan', POISONED, '--fail-on', 'none']);
     assert.equal(passing.code, 0);
-    assert.match(passing.stdout, /findings: 2 high, 1 medium, 0 low/);
+    assert.match(passing.stdout, /findings: 3 high, 1 medium, 0 low/);
   });
 
   it('names a bad directory, a bad option value and an unknown flag with stable codes (exit 2)', async () => {

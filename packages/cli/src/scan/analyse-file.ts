@@ -83,6 +83,8 @@ export interface FileFacts {
   readonly hits: Hit[];
   readonly patches: PatchHit[];
   readonly timers: { line: number; column: number }[];
+  /** Outbound connections opened at load time (module body, not inside a function): a beacon. */
+  readonly loadTimeRequests: { line: number; column: number; call: string }[];
   readonly hosts: HostHit[];
   readonly executables: { name: string; line: number }[];
   readonly obfuscation: string[];
@@ -174,6 +176,7 @@ class FileAnalysis {
     hits: [],
     patches: [],
     timers: [],
+    loadTimeRequests: [],
     hosts: [],
     executables: [],
     obfuscation: [],
@@ -522,6 +525,7 @@ class FileAnalysis {
           return;
         case 'fetch':
           this.facts.network = true;
+          if (context.loadTime) this.facts.loadTimeRequests.push({ ...this.position(node), call: 'fetch' });
           if (first) this.destination(first, true);
           return;
         case 'WebSocket':
@@ -545,6 +549,7 @@ class FileAnalysis {
     }
     if (builtin !== null && NETWORK_MODULES.has(builtin) && ref.props.length === 1) {
       if (/^(?:request|get|connect|createConnection)$/.test(member)) {
+        if (context.loadTime) this.facts.loadTimeRequests.push({ ...this.position(node), call: text });
         if (builtin === 'net' || builtin === 'tls') {
           const host = args.find((a) => isStringLiteral(a));
           if (host) this.destination(host, true);

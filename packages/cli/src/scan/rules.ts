@@ -99,6 +99,12 @@ export const RULES = {
     title: 'patch of a built-in at load time',
     help: 'the package replaces a built-in when it is required (https.request, JSON.stringify, Object.prototype, Module internals); legitimate only for APM agents and polyfills.',
   },
+  'load-time-network': {
+    scope: 'package',
+    severity: 'high',
+    title: 'connection opened at load time',
+    help: 'the package opens an outbound connection when it is required (a beacon): before any request, from every cold start; telemetry agents connect lazily, when first used.',
+  },
   'load-time-timer': {
     scope: 'package',
     severity: 'medium',

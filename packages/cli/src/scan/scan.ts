@@ -230,6 +230,7 @@ function scanPackage(pkg: PackageDir, findings: Finding[], counters: Counters): 
   let firstError = '';
   let obfuscated = false;
   let deserializer = false;
+  let beacon = false;
 
   for (const file of pkg.files) {
     const result = analyse(file, false, counters);
@@ -267,6 +268,18 @@ function scanPackage(pkg: PackageDir, findings: Finding[], counters: Counters): 
         file: file.rel,
         line: patch.line,
         column: patch.column,
+      });
+    }
+    const request = facts.loadTimeRequests[0];
+    if (request && !beacon) {
+      beacon = true;
+      add({
+        rule: 'load-time-network',
+        severity: 'high',
+        message: `${request.call}() when required${facts.loadTimeRequests.length > 1 ? ` (${facts.loadTimeRequests.length} sites in this file)` : ''}`,
+        file: file.rel,
+        line: request.line,
+        column: request.column,
       });
     }
     if (facts.timers.length > 0) {
