@@ -38,6 +38,7 @@ const {
   mapSet,
   appendItem,
   newList,
+  newTable,
   stringStartsWith,
   fsRealpathSync,
   fsStatSync,
@@ -280,10 +281,10 @@ export function createModuleCacheDetector(
   let roots: DeploymentRoots = deploymentRoots(facts);
   let registry: object = RegistryAtLoad;
   /** The registry's files in its own key order (new keys of a dictionary object come last). */
-  let files: string[] = newList();
-  let known: EntryBaseline[] = newList();
+  let files: string[] = newTable();
+  let known: EntryBaseline[] = newTable();
   let byFile = new SafeMap<string, EntryBaseline>();
-  let loader: ObjectSnapshot[] = newList();
+  let loader: ObjectSnapshot[] = newTable();
   let pathCache: ObjectSnapshot | undefined;
   let generation = 0;
   let baselineTaken = false;
@@ -307,7 +308,7 @@ export function createModuleCacheDetector(
       exports: exportsValue,
       exportsGetter,
       surface: undefined,
-      prototypes: newList(),
+      prototypes: newTable(),
       seen: generation,
     };
     // Objects the surface detectors already watch (a module re-exporting `require('events')`) are
@@ -362,8 +363,8 @@ export function createModuleCacheDetector(
     const current = dataValue(ModuleClass, '_cache');
     registry =
       typeof current === 'object' && current !== null && !isProxy(current) ? current : RegistryAtLoad;
-    files = newList();
-    known = newList();
+    files = newTable();
+    known = newTable();
     byFile = new SafeMap();
     prototypesSeen = new SafeSet();
     const keys = ReflectOwnKeys(registry);
@@ -373,7 +374,7 @@ export function createModuleCacheDetector(
       const module = dataValue(registry, file);
       adopt(snapshotEntry(file, module === NOT_DATA ? undefined : module));
     }
-    loader = newList();
+    loader = newTable();
     const watch = (id: string, target: unknown): void => {
       if ((typeof target !== 'object' && typeof target !== 'function') || target === null || isProxy(target))
         return;

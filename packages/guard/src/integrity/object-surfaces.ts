@@ -50,6 +50,7 @@ const {
   setHas,
   appendItem,
   newList,
+  newTable,
   nullRecord,
   SymbolKeyFor,
   symbolDescription,
@@ -218,7 +219,7 @@ function worthChecking(mode: number, flags: number, first: unknown): boolean {
 }
 
 function computeChecked(snapshot: ObjectSnapshot): void {
-  const checked = newList<number>();
+  const checked = newTable<number>();
   let nameCount = 0;
   for (let i = 0; i < snapshot.keys.length; i++) {
     if (typeof snapshot.keys[i] === 'string') nameCount++;
@@ -236,13 +237,13 @@ export function snapshotObject(id: string, target: object, mode: SurfaceMode = '
     mode: modeNumber(mode),
     proto: ReflectGetPrototypeOf(target),
     extensible: ReflectIsExtensible(target),
-    keys: newList(),
-    flags: newList(),
-    first: newList(),
-    second: newList(),
+    keys: newTable(),
+    flags: newTable(),
+    first: newTable(),
+    second: newTable(),
     index: undefined,
     reorder: false,
-    checked: newList(),
+    checked: newTable(),
     nameCount: 0,
   };
   // The array ownKeys returns is fresh and its elements are its own: it becomes the baseline's key list.
@@ -312,10 +313,10 @@ function reorder(snapshot: ObjectSnapshot): void {
     return;
   }
   if (current.length !== snapshot.keys.length) return;
-  const keys = newList<string | symbol>();
-  const flags = newList<number>();
-  const first = newList<unknown>();
-  const second = newList<unknown>();
+  const keys = newTable<string | symbol>();
+  const flags = newTable<number>();
+  const first = newTable<unknown>();
+  const second = newTable<unknown>();
   for (let i = 0; i < current.length; i++) {
     const key = current[i] as string | symbol;
     const at = findKey(snapshot, key);
@@ -567,7 +568,7 @@ function diffUnsafe(
     }
   }
   // Keys were added, removed or moved.
-  const current = newList<string | symbol>();
+  const current = newTable<string | symbol>();
   for (let i = 0; i < names.length; i++) appendItem(current, names[i] as string);
   for (let i = 0; i < symbols.length; i++) appendItem(current, symbols[i] as symbol);
   slowDiff(snapshot, current, detector, out, judge);
@@ -721,8 +722,8 @@ export function createObjectSurfacesDetector(
 ): ObjectSurfacesDetector {
   const list = options.surfaces ?? SURFACES;
   const name: string = group;
-  let snapshots: ObjectSnapshot[] = newList();
-  let accessors: WatchedAccessor[] = newList();
+  let snapshots: ObjectSnapshot[] = newTable();
+  let accessors: WatchedAccessor[] = newTable();
   let eventEmitterPrototype: object | undefined;
   let baselineTaken = false;
 
@@ -827,10 +828,10 @@ export function createObjectSurfacesDetector(
 
   function baseline(): void {
     refreshDescriptorGuard();
-    snapshots = newList();
-    accessors = newList();
+    snapshots = newTable();
+    accessors = newTable();
     const seen = new SafeSet<object>();
-    const resolved = newList<{ entry: Surface; target: object }>();
+    const resolved = newTable<{ entry: Surface; target: object }>();
     // Resolve everything first: resolving materialises some of Node's lazy globals, which must be in
     // their final shape before any snapshot is taken.
     for (let i = 0; i < list.length; i++) {
