@@ -334,6 +334,27 @@ describe('integrity surfaces: the detectors themselves', () => {
     ]);
   });
 
+  it('skips objects frozen at the baseline (they cannot change) but still checks sealed, writable ones', () => {
+    const frozen = Object.freeze({ send: () => 'frozen' });
+    const sealed = Object.seal({ send: () => 'sealed' });
+    const detector = createObjectSurfacesDetector('intrinsics', {
+      surfaces: [surfaceOf('frozen', frozen), surfaceOf('sealed', sealed)],
+    });
+    detector.baseline();
+    // Every way to change a frozen object fails (the invariants the skip relies on).
+    assert.throws(() => Object.defineProperty(frozen, 'send', { value: () => 'evil' }), TypeError);
+    assert.throws(() => Object.setPrototypeOf(frozen, {}), TypeError);
+    assert.equal(
+      Reflect.set(frozen, 'send', () => 'evil'),
+      false,
+    );
+    sealed.send = () => 'evil';
+    assert.deepEqual(
+      detector.check().map((d) => `${d.kind} ${d.path}`),
+      ['replaced sealed.send'],
+    );
+  });
+
   it('ignores primitive state on live instances but not a planted function (functions mode)', () => {
     const agent: Record<string, unknown> = { totalSocketCount: 0, sockets: {} };
     const detector = createObjectSurfacesDetector('intrinsics', {

@@ -321,24 +321,26 @@ export function createModuleCacheDetector(
       return entry;
     }
     if (!watchPrototypes) return entry;
-    const addPrototype = (id: string, value: unknown): void => {
+    // The prototype's path is built only when there is a prototype to watch: most exports have none,
+    // and formatting every key's path was a measurable part of the baseline.
+    const addPrototype = (value: unknown, key: string | symbol | undefined): void => {
       try {
         const proto = classPrototype(value);
         if (proto === undefined || setHas(prototypesSeen, proto) || isWatchedSurface(proto)) return;
         setAdd(prototypesSeen, proto);
+        const id = key === undefined ? `${base}.prototype` : `${formatKey(base, key)}.prototype`;
         appendItem(entry.prototypes, snapshotObject(id, proto, 'references'));
       } catch {
         // An unreadable prototype is not watched; the export itself still is.
       }
     };
-    addPrototype(`${base}.prototype`, exportsValue);
+    addPrototype(exportsValue, undefined);
     const surface = entry.surface;
     for (let i = 0; i < surface.keys.length; i++) {
       const flags = surface.flags[i] as number;
       // Data properties only: `first` of an accessor is its getter, which is not called.
       if (flags & ACCESSOR_FLAG) continue;
-      const key = surface.keys[i] as string | symbol;
-      addPrototype(`${formatKey(base, key)}.prototype`, surface.first[i]);
+      addPrototype(surface.first[i], surface.keys[i] as string | symbol);
     }
     return entry;
   }

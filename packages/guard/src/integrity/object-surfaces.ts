@@ -51,6 +51,7 @@ const {
   appendItem,
   newList,
   newTable,
+  tableAppend,
   nullRecord,
   SymbolKeyFor,
   symbolDescription,
@@ -117,6 +118,13 @@ export interface ObjectSnapshot {
   checked: number[];
   /** How many of `keys` are strings (they come first, symbols after, as in `Reflect.ownKeys`). */
   nameCount: number;
+  /**
+   * Frozen when recorded (not extensible, every property non-configurable, every data property
+   * non-writable): the language's invariants guarantee it can never change again — no key added,
+   * removed or redefined, no new prototype, even for exotic objects — so checks skip it.
+   * (`integrity.harden` freezes the intrinsics and built-in modules before the baseline.)
+   */
+  immutable: boolean;
 }
 
 /** One descriptor, read without touching `Object.prototype` (a planted `.get` getter would fire). */
@@ -221,12 +229,16 @@ function worthChecking(mode: number, flags: number, first: unknown): boolean {
 function computeChecked(snapshot: ObjectSnapshot): void {
   const checked = newTable<number>();
   let nameCount = 0;
+  let immutable = !snapshot.extensible;
   for (let i = 0; i < snapshot.keys.length; i++) {
     if (typeof snapshot.keys[i] === 'string') nameCount++;
-    if (worthChecking(snapshot.mode, snapshot.flags[i] as number, snapshot.first[i])) appendItem(checked, i);
+    const flags = snapshot.flags[i] as number;
+    if (flags & CONFIGURABLE || (!(flags & ACCESSOR) && flags & WRITABLE)) immutable = false;
+    if (worthChecking(snapshot.mode, snapshot.flags[i] as number, snapshot.first[i])) tableAppend(checked, i);
   }
   snapshot.checked = checked;
   snapshot.nameCount = nameCount;
+  snapshot.immutable = immutable;
 }
 
 /** Take the baseline of one object. Never enumerates a Proxy (its traps would run). */
@@ -245,6 +257,7 @@ export function snapshotObject(id: string, target: object, mode: SurfaceMode = '
     reorder: false,
     checked: newTable(),
     nameCount: 0,
+    immutable: false,
   };
   // The array ownKeys returns is fresh and its elements are its own: it becomes the baseline's key list.
   const keys = ReflectOwnKeys(target);
@@ -257,14 +270,14 @@ export function snapshotObject(id: string, target: object, mode: SurfaceMode = '
       // Gone between ownKeys and its descriptor (an exotic object): keep a list of the others.
       if (complete) {
         complete = false;
-        for (let j = 0; j < i; j++) appendItem(snapshot.keys, keys[j] as string | symbol);
+        for (let j = 0; j < i; j++) tableAppend(snapshot.keys, keys[j] as string | symbol);
       }
       continue;
     }
-    if (!complete) appendItem(snapshot.keys, key);
-    appendItem(snapshot.flags, signature.flags);
-    appendItem(snapshot.first, signature.first);
-    appendItem(snapshot.second, signature.second);
+    if (!complete) tableAppend(snapshot.keys, key);
+    tableAppend(snapshot.flags, signature.flags);
+    tableAppend(snapshot.first, signature.first);
+    tableAppend(snapshot.second, signature.second);
   }
   if (complete) {
     snapshot.keys = keys;
@@ -516,6 +529,7 @@ function diffUnsafe(
   out: Drift[],
   judge: ChangeJudge | undefined,
 ): void {
+  if (snapshot.immutable) return;
   const target = snapshot.target;
   const proto = ReflectGetPrototypeOf(target);
   if (proto !== snapshot.proto) {

@@ -98,6 +98,11 @@ function newList<T>(): T[] {
   return new ArrayOriginal<T>();
 }
 
+/** Append to a table made by `newTable` (callers know it is one: no prototype check). */
+function tableAppend<T>(table: T[], item: T): void {
+  table[table.length] = item;
+}
+
 /**
  * A fresh array with no prototype, for the detectors' internal tables (snapshots, their keys and
  * signatures): appends are plain stores, and no `Array.prototype` method, iterator or setter can be
@@ -132,6 +137,7 @@ export const primordials = Object.freeze({
   appendItem,
   newList,
   newTable,
+  tableAppend,
   nullRecord,
 
   // Reflect / Object
