@@ -336,7 +336,7 @@ describe('integrity surfaces: the detectors themselves', () => {
 
   it('skips objects frozen at the baseline (they cannot change) but still checks sealed, writable ones', () => {
     const frozen = Object.freeze({ send: () => 'frozen' });
-    const sealed = Object.seal({ send: () => 'sealed' });
+    const sealed = Object.seal({ send: (): string => 'sealed' });
     const detector = createObjectSurfacesDetector('intrinsics', {
       surfaces: [surfaceOf('frozen', frozen), surfaceOf('sealed', sealed)],
     });
