@@ -39,8 +39,9 @@ export function setControlFactory(factory: (policy: Readonly<Policy>) => GuardCo
 }
 
 /**
- * The engine. One per process, created when the handler is wrapped (the end of INIT), with a
- * lifecycle that mirrors Lambda's: init → beforeInvoke → handler → afterInvoke → (after the
+ * The engine. One per process, created when the handler is wrapped (protect, Middy) or before the
+ * handler module loads (register, exec wrapper: `early`), with a lifecycle that mirrors Lambda's:
+ * init → handler loaded (init event) → end of INIT (baselines) → beforeInvoke → handler → afterInvoke → (after the
  * response is delivered) afterResponse checks → recycle. Every adapter — protect(), the Middy
  * middleware, register and the exec wrapper — only translates to these calls.
  *
