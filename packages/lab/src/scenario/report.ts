@@ -44,7 +44,7 @@ Every arm runs the same traffic (seed ${result.seed}) on a fresh lab with the re
 <section>
 <h2>Results</h2>
 <div class="scroll">${table}</div>
-<p class="note">Cards stolen = distinct victim card numbers that reached the attacker's collector. "Of victims after attack" counts victims whose request was sent after the fan-out began. Latencies are client-side, in real milliseconds. Attack requests: accepted (200) / refused (400 or 403) / throttled (429 after the attacker's 4 retries).</p>
+<p class="note">Cards stolen = distinct victim card numbers that reached the attacker's collector. "Of victims after attack" counts victims whose request was sent after the fan-out began. Latencies are client-side, in real milliseconds. Attack requests: accepted (200) / refused (400 or 403) / throttled (429 after the attacker's one retry).</p>
 </section>
 ${result.arms.map((arm) => armSection(arm, result, lastWave)).join('\n')}
 <section class="legend">
