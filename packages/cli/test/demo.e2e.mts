@@ -129,12 +129,12 @@ describe('ephemera demo (every arm, real runtime client, real browser)', () => {
     for (const a of result.arms) assert.equal(a.victims.total, 240, `${a.arm}: every victim was sent`);
   });
 
-  it('unprotected: the implants steal at least 80% of the cards sent after the infection', () => {
+  it('unprotected: the implants steal at least 90% of the cards sent after the infection', () => {
     const a = arm('unprotected');
     assert.ok(a.environments.infected >= 1);
-    // 90–99% on a quiet machine; the rest are served by environments created after the fan-out
-    // (never infected), and a loaded machine creates more of those (89% seen with the CPU saturated).
-    assert.ok(a.stolen.shareAfterAttack >= 0.8, `share ${a.stolen.shareAfterAttack}`);
+    // 90–100% on a quiet machine (this test runs alone for that reason); the rest are served by
+    // environments created after the fan-out, never infected.
+    assert.ok(a.stolen.shareAfterAttack >= 0.9, `share ${a.stolen.shareAfterAttack}`);
     assert.equal(a.victims.failed, 0);
     // Every variant works on its own surface: each delivered cards.
     for (const [variant, n] of Object.entries(a.stolen.byVariant))
